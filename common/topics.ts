@@ -1,0 +1,87 @@
+/**
+ * MQTT topic names (SPEC section 4). Device topics are what devices publish; upstream topics are
+ * what a gateway publishes to the server.
+ */
+export const DEVICE_TOPIC_ROOT = 'site';
+export const UPSTREAM_TOPIC_ROOT = 'fm/v1';
+
+export type DeviceChannel = 'telemetry' | 'event';
+
+export function deviceTopic(building: string, device: string, channel: DeviceChannel): string {
+  return `${DEVICE_TOPIC_ROOT}/${building}/${device}/${channel}`;
+}
+
+/** Subscriptions that cover every device topic of SPEC section 4. */
+export const DEVICE_SUBSCRIPTIONS = [`${DEVICE_TOPIC_ROOT}/+/+/telemetry`, `${DEVICE_TOPIC_ROOT}/+/+/event`];
+
+export interface DeviceTopic {
+  building: string;
+  device: string;
+  channel: DeviceChannel;
+}
+
+/** Parses `site/{building}/{device}/{telemetry|event}`; undefined for any other topic. */
+export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 4 || parts[0] !== DEVICE_TOPIC_ROOT) return undefined;
+  const [, building, device, channel] = parts as [string, string, string, string];
+  if (!building || !device) return undefined;
+  if (channel !== 'telemetry' && channel !== 'event') return undefined;
+  return { building, device, channel };
+}
+
+export type UpstreamChannel = 'state' | 'event';
+
+export function upstreamTopic(building: string, device: string, channel: UpstreamChannel): string {
+  return `${UPSTREAM_TOPIC_ROOT}/${building}/${device}/${channel}`;
+}
+
+export function gatewayStatusTopic(gatewayId: string): string {
+  return `${UPSTREAM_TOPIC_ROOT}/gateway/${gatewayId}/status`;
+}
+
+export const UPSTREAM_SUBSCRIPTIONS = [
+  `${UPSTREAM_TOPIC_ROOT}/+/+/state`,
+  `${UPSTREAM_TOPIC_ROOT}/+/+/event`,
+  `${UPSTREAM_TOPIC_ROOT}/gateway/+/status`,
+];
+
+export type UpstreamTopic =
+  | { type: 'state' | 'event'; building: string; device: string }
+  | { type: 'gateway-status'; gatewayId: string };
+
+export function parseUpstreamTopic(topic: string): UpstreamTopic | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== UPSTREAM_TOPIC_ROOT) return undefined;
+  const [, , a, b, c] = parts as [string, string, string, string, string];
+  if (a === 'gateway' && c === 'status') return { type: 'gateway-status', gatewayId: b };
+  if (c === 'state' || c === 'event') return { type: c, building: a, device: b };
+  return undefined;
+}
+
+/** Payload of `fm/v1/{building}/{device}/state` (retained). */
+export interface UpstreamState {
+  ts: number;
+  gateway: string;
+  kind: string;
+  unit?: string;
+  /** Latest value of each metric with its quality and timestamp. */
+  metrics: Record<string, { value: number | null; quality: 'good' | 'uncertain' | 'bad'; ts: number; engUnit?: string }>;
+}
+
+/** Payload of `fm/v1/{building}/{device}/event`. */
+export interface UpstreamEvent {
+  ts: number;
+  gateway: string;
+  kind: string;
+  unit?: string;
+  event: string;
+  attrs: Record<string, string | number | boolean>;
+}
+
+/** Payload of the gateway status topic; the last will carries `online: false`. */
+export interface GatewayStatus {
+  gateway: string;
+  online: boolean;
+  ts: number;
+}
