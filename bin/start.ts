@@ -1,0 +1,49 @@
+import { brokerUrl, readEnvironment } from '../common/env.ts';
+import { createLogger } from '../common/logger.ts';
+import { runUntilSignalled } from '../common/run-process.ts';
+import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
+import { startEstate } from '../devices/estate-simulator.ts';
+import { isScenarioName, SCENARIO_NAMES } from '../devices/scenarios.ts';
+import { runGateway } from '../gateway/main.ts';
+import { startEmbeddedBroker } from '../server/broker/embedded-broker.ts';
+
+/**
+ * `npm start`: the whole system on one machine. The embedded broker (unless MQTT_URL is set),
+ * the simulated devices of the site, and the gateway. Ctrl-C stops every part, gateway first so
+ * that everything it acknowledged is on disk.
+ */
+const logger = createLogger('facility-monitor');
+
+void runUntilSignalled('facility-monitor', logger, async () => {
+  const env = readEnvironment();
+  const siteFile = env.siteConfig ?? DEMO_SITE_FILE;
+  const site = loadSiteFile(siteFile);
+  const scenario = process.env.SCENARIO ?? 'normal';
+  if (!isScenarioName(scenario)) throw new Error(`SCENARIO=${scenario}: unknown scenario (known: ${SCENARIO_NAMES.join(', ')})`);
+
+  const broker = env.mqttUrl ? undefined : await startEmbeddedBroker({ port: env.mqttPort, host: '0.0.0.0', logger: logger.child({ component: 'broker' }) });
+  const url = brokerUrl(env);
+  const estate = await startEstate({ site, brokerUrl: url, scenario, logger: logger.child({ component: 'devices' }) });
+  const gateway = await runGateway(env, logger.child({ component: 'gateway' }));
+
+  process.stdout.write(
+    [
+      '',
+      `Facility Monitor is running: ${site.site.name}`,
+      `  devices:  ${site.devices.length} simulated in ${site.buildings.length} buildings, scenario '${scenario}'`,
+      `  broker:   ${url}${broker ? ' (embedded)' : ''}`,
+      `  store:    ${env.influxUrl ? env.influxUrl.replace(/\/\/[^@/]*@/, '//***@') : `SQLite in ${env.dataDir}/readings.db`}`,
+      `  gateway:  http://127.0.0.1:${gateway.httpPort}/metrics  http://127.0.0.1:${gateway.httpPort}/health`,
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+
+  return {
+    stop: async () => {
+      await gateway.stop();
+      await estate.stop();
+      await broker?.close();
+    },
+  };
+});

@@ -1,0 +1,142 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { brokerUrl, readEnvironment } from '../common/env.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { loadSiteFile } from '../common/site/load.ts';
+import { startEstate, type RunningEstate } from './estate-simulator.ts';
+import { isScenarioName, SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, type ScenarioOptions } from './scenarios.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function usage(): string {
+  const width = Math.max(...SCENARIO_NAMES.map((n) => n.length));
+  return [
+    'Usage: npm run devices -- [--scenario NAME] [options]',
+    '',
+    'Simulates the devices of the estate: Modbus TCP/RTU slaves for tanks and meters, MQTT publishers',
+    'for fire panels, door controllers and emergency buttons.',
+    '',
+    'Options:',
+    '  --scenario NAME        fault to inject (default normal)',
+    '  --site FILE            site file (default: SITE_CONFIG, else the demo estate)',
+    '  --target ID            device (or unit, for custody-leak) the scenario acts on',
+    '  --duration-ms N        how long device-offline / modbus-faults keep devices away',
+    '  --seed N               PRNG seed (default 1)',
+    '  --tick-ms N            model step and register refresh period (default 1000)',
+    '  --telemetry-ms N       MQTT telemetry period (default 5000)',
+    '  --rtu ID=PATH          serve RTU connection ID on serial device PATH (repeatable)',
+    '  -h, --help             this text',
+    '',
+    'Environment: MQTT_URL (else mqtt://127.0.0.1:$MQTT_PORT, 1883), SITE_CONFIG, LOG_LEVEL.',
+    '',
+    'Scenarios:',
+    ...SCENARIO_NAMES.map((n) => `  ${n.padEnd(width)}  ${SCENARIOS[n].description}`),
+    '',
+  ].join('\n');
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} ${raw}: must be a positive whole number`);
+  return n;
+}
+
+export interface RunDevicesIo {
+  env?: NodeJS.ProcessEnv;
+  stdout?: { write(text: string): unknown };
+  logger?: Logger;
+}
+
+/** The `devices` command. Resolves to the running estate, or undefined when it only printed help. */
+export async function runDevices(argv: readonly string[], io: RunDevicesIo = {}): Promise<RunningEstate | undefined> {
+  const env = io.env ?? process.env;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        scenario: { type: 'string' },
+        site: { type: 'string' },
+        target: { type: 'string' },
+        'duration-ms': { type: 'string' },
+        seed: { type: 'string' },
+        'tick-ms': { type: 'string' },
+        'telemetry-ms': { type: 'string' },
+        rtu: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    (io.stdout ?? process.stdout).write(usage());
+    return undefined;
+  }
+  const scenario = v.scenario ?? 'normal';
+  if (!isScenarioName(scenario)) throw new UnknownScenarioError(scenario);
+  const rtu: Record<string, string> = {};
+  for (const entry of v.rtu ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0 || eq === entry.length - 1) throw new UsageError(`--rtu ${entry}: expected CONNECTION_ID=SERIAL_PATH`);
+    rtu[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const scenarioOptions: ScenarioOptions = {};
+  if (v.target !== undefined) scenarioOptions.target = v.target;
+  const durationMs = positiveInt('duration-ms', v['duration-ms']);
+  if (durationMs !== undefined) scenarioOptions.durationMs = durationMs;
+
+  const environment = readEnvironment(env);
+  const site = loadSiteFile(v.site ?? environment.siteConfig);
+  const logger = io.logger ?? createLogger('devices');
+  return startEstate({
+    site,
+    brokerUrl: brokerUrl(environment),
+    scenario,
+    scenarioOptions,
+    logger,
+    rtu,
+    ...(v.seed !== undefined ? { seed: /^\d+$/.test(v.seed) ? Number(v.seed) : v.seed } : {}),
+    ...(v['tick-ms'] !== undefined ? { tickMs: positiveInt('tick-ms', v['tick-ms']) } : {}),
+    ...(v['telemetry-ms'] !== undefined ? { telemetryIntervalMs: positiveInt('telemetry-ms', v['telemetry-ms']) } : {}),
+  });
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger('devices');
+  let estate: RunningEstate | undefined;
+  try {
+    estate = await runDevices(process.argv.slice(2), { logger });
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError || e instanceof UnknownScenarioError) {
+      process.stderr.write(`${e.message}\n\n${usage()}`);
+      process.exitCode = 2;
+      return;
+    }
+    logger.fatal({ err: e.message }, 'devices could not start');
+    process.exitCode = 1;
+    return;
+  }
+  if (!estate) return;
+  const running = estate;
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    // Whatever still holds the loop open after a clean stop is not worth hanging for.
+    setTimeout(() => process.exit(0), 10_000).unref();
+    void running.stop().then(() => setTimeout(() => process.exit(0), 1000).unref());
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -1,0 +1,45 @@
+import type { DeviceConfig } from '../../common/site/types.ts';
+import { gasDemand, localTime, type BuildingType } from './daily-pattern.ts';
+import { UsageJitter, type Household } from './household.ts';
+import { COUNTER_EPOCH_MS, type DeviceModelBase, type ModelContext } from './model.ts';
+
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 86_400_000;
+/** Integral of gasDemand over a day, in peak hours. */
+const PATTERN_PEAK_HOURS: Record<BuildingType, number> = { residential: 4.2, office: 0.6, commercial: 0.6 };
+const DAILY_M3: Record<BuildingType, number> = { residential: 0.5, office: 0.05, commercial: 0.5 };
+
+/** A unit's gas meter (`meter-gas` profile): total volume in m³, only grows. Params: dailyM3. */
+export class GasMeter implements DeviceModelBase {
+  readonly kind = 'meter-gas';
+  volumeM3: number;
+  flowM3h = 0;
+  leakM3h = 0;
+  speedup = 1;
+  private readonly jitter: UsageJitter;
+  private readonly peakFlowM3h: number;
+
+  constructor(
+    readonly config: DeviceConfig,
+    private readonly ctx: ModelContext,
+    readonly household: Household,
+  ) {
+    const daily = (config.params.dailyM3 ?? DAILY_M3[ctx.buildingType]) * household.size;
+    this.peakFlowM3h = daily / PATTERN_PEAK_HOURS[ctx.buildingType];
+    this.jitter = new UsageJitter(ctx.random);
+    const days = Math.max(0, (ctx.startMs - COUNTER_EPOCH_MS) / MS_PER_DAY);
+    this.volumeM3 = ctx.random.range(1, 20) + daily * days * (household.vacant ? 0.2 : 1);
+  }
+
+  step(nowMs: number, dtMs: number): void {
+    if (dtMs <= 0) return;
+    const jitter = this.jitter.step(dtMs);
+    const use = this.household.vacant ? 0 : this.peakFlowM3h * gasDemand(localTime(nowMs, this.ctx.timezone), this.ctx.buildingType) * jitter;
+    this.flowM3h = use + this.leakM3h;
+    this.volumeM3 += (this.flowM3h * dtMs * this.speedup) / MS_PER_HOUR;
+  }
+
+  metrics(): Record<string, number> {
+    return { volume_m3: this.volumeM3, flow_m3h: this.flowM3h };
+  }
+}

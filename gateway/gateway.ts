@@ -1,0 +1,233 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../common/logger.ts';
+import type { DeviceEvent, Reading } from '../common/reading.ts';
+import type { SiteConfig } from '../common/site/types.ts';
+import { CONNECTORS } from './connectors/index.ts';
+import type { Connector, ConnectorStatus, Ingest } from './connectors/connector.ts';
+import { MetricsRegistry } from './metrics.ts';
+import { decodeBatch, encodeBatch } from './outbox/batch-codec.ts';
+import { DeliveryLoop } from './outbox/delivery-loop.ts';
+import { DiskOutbox, type OutboxRecord } from './outbox/disk-outbox.ts';
+import { createReadingStore } from './store/create-reading-store.ts';
+import type { ReadingStore } from './store/reading-store.ts';
+import { StoreWriteError } from './store/store-write-error.ts';
+import { UpstreamPublisher } from './upstream/upstream-publisher.ts';
+
+export interface GatewayOptions {
+  site: SiteConfig;
+  dataDir: string;
+  /** INFLUX_URL; unset: SQLite reading store in dataDir. */
+  influxUrl?: string | undefined;
+  /** Broker the MQTT devices publish to. */
+  deviceBrokerUrl: string;
+  /** Broker of the server; default: the device broker. Undefined and `upstream: false`: no upstream. */
+  upstreamBrokerUrl?: string;
+  upstream?: boolean;
+  upstreamUsername?: string;
+  upstreamPassword?: string;
+  logger: Logger;
+  metrics?: MetricsRegistry;
+  /** Store readings in records of at most this many outbox batches per write. Default 64. */
+  storeRecordsPerWrite?: number;
+}
+
+export interface GatewayHealth {
+  ok: boolean;
+  connectors: ConnectorStatus[];
+  store: { backend: string; healthy: boolean; lastError?: string };
+  upstream: { enabled: boolean; healthy: boolean; connected: boolean; lastError?: string };
+  outbox: { bytes: number; pending: Record<string, number>; dropped: number; rejected: number };
+}
+
+/**
+ * The edge gateway: connectors read devices and hand readings to the disk outbox; two delivery
+ * loops move them from the outbox to the reading store and to the upstream broker, each at its
+ * own pace, so an outage of one never holds back the other and nothing is lost in between.
+ */
+export class Gateway {
+  readonly metrics: MetricsRegistry;
+  private readonly log: Logger;
+  private site: SiteConfig;
+  private outbox!: DiskOutbox;
+  private store!: ReadingStore;
+  private storeReady = false;
+  private storeLoop!: DeliveryLoop;
+  private upstream: UpstreamPublisher | undefined;
+  private upstreamLoop: DeliveryLoop | undefined;
+  private connectors: Connector[] = [];
+  readonly ingest: Ingest;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.site = options.site;
+    this.log = options.logger;
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox, per device kind');
+    const eventsIn = this.metrics.counter('fm_gateway_events_total', 'Device events accepted into the outbox');
+    const refused = this.metrics.counter('fm_gateway_refused_records_total', 'Submissions the outbox refused (full, reject-new)');
+    this.ingest = {
+      submit: async (readings: Reading[], events: DeviceEvent[]) => {
+        if (readings.length === 0 && events.length === 0) return;
+        try {
+          await this.outbox.append(encodeBatch({ readings, events }));
+        } catch (err) {
+          refused.inc();
+          throw err;
+        }
+        readingsIn.inc({}, readings.length);
+        if (events.length > 0) eventsIn.inc({}, events.length);
+      },
+    };
+  }
+
+  get siteConfig(): SiteConfig {
+    return this.site;
+  }
+
+  get readingStore(): ReadingStore {
+    return this.store;
+  }
+
+  async start(): Promise<void> {
+    const { site, dataDir, logger } = this.options;
+    await mkdir(dataDir, { recursive: true });
+    const upstreamEnabled = this.options.upstream !== false;
+    this.outbox = await DiskOutbox.open({
+      dir: join(dataDir, 'outbox'),
+      maxBytes: site.gateway.outbox.maxBytes,
+      whenFull: site.gateway.outbox.whenFull,
+      consumers: upstreamEnabled ? ['store', 'upstream'] : ['store'],
+      logger: logger.child({ component: 'outbox' }),
+      metrics: this.metrics,
+    });
+    this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
+
+    this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, logger });
+    this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), this.options.storeRecordsPerWrite ?? 64);
+
+    if (upstreamEnabled) {
+      const upstreamOptions: ConstructorParameters<typeof UpstreamPublisher>[0] = {
+        brokerUrl: this.options.upstreamBrokerUrl ?? this.options.deviceBrokerUrl,
+        gatewayId: site.gateway.id,
+        metrics: this.metrics,
+        logger,
+      };
+      if (this.options.upstreamUsername) upstreamOptions.username = this.options.upstreamUsername;
+      if (this.options.upstreamPassword) upstreamOptions.password = this.options.upstreamPassword;
+      this.upstream = new UpstreamPublisher(upstreamOptions);
+      this.upstream.on('error', (err) => this.log.warn({ err: err.message }, 'upstream problem'));
+      await this.upstream.start();
+      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256);
+    }
+    this.storeLoop.start();
+    this.upstreamLoop?.start();
+    await this.startConnectors();
+    this.log.info(
+      { gateway: site.gateway.id, store: this.store.backend, connectors: this.connectors.map((c) => c.name), devices: site.devices.length },
+      'gateway running',
+    );
+  }
+
+  /** Applies a new site file: connectors restart with its devices; the outbox and store carry on. */
+  async reconfigure(site: SiteConfig): Promise<void> {
+    await this.stopConnectors();
+    this.site = site;
+    await this.startConnectors();
+    this.log.info({ file: site.file, devices: site.devices.length }, 'site file applied');
+  }
+
+  /** Stops reading devices, delivers what it can, and closes everything. Nothing acknowledged is lost. */
+  async stop(): Promise<void> {
+    await this.stopConnectors();
+    await this.storeLoop?.stop();
+    await this.upstreamLoop?.stop();
+    await this.upstream?.stop();
+    await this.outbox?.close();
+    await this.store?.close();
+    this.log.info('gateway stopped');
+  }
+
+  health(): GatewayHealth {
+    const stats = this.outbox.stats();
+    const store = this.storeLoop.stats();
+    const up = this.upstreamLoop?.stats();
+    const connectors = this.connectors.map((c) => c.status());
+    const h: GatewayHealth = {
+      ok: store.healthy && (up?.healthy ?? true) && connectors.every((c) => c.state === 'running'),
+      connectors,
+      store: { backend: this.store.backend, healthy: store.healthy },
+      upstream: { enabled: !!this.upstream, healthy: up?.healthy ?? false, connected: this.upstream?.connected ?? false },
+      outbox: {
+        bytes: stats.bytes,
+        pending: Object.fromEntries(Object.entries(stats.consumers).map(([k, v]) => [k, v.pendingRecords])),
+        dropped: stats.droppedRecords,
+        rejected: stats.rejectedRecords,
+      },
+    };
+    if (store.lastError && !store.healthy) h.store.lastError = store.lastError.message;
+    if (up?.lastError && !up.healthy) h.upstream.lastError = up.lastError.message;
+    return h;
+  }
+
+  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number): DeliveryLoop {
+    const loop = new DeliveryLoop({
+      consumer: this.outbox.consumer(name),
+      deliver,
+      maxRecordsPerDelivery: maxRecords,
+      logger: this.log.child({ component: `delivery-${name}` }),
+      metrics: this.metrics,
+    });
+    loop.on('error', (err) => this.log.warn({ err: err.message }, `${name} delivery failing; readings stay in the outbox`));
+    return loop;
+  }
+
+  private async deliverToStore(records: OutboxRecord[]): Promise<void> {
+    if (!this.storeReady) {
+      await this.store.init();
+      this.storeReady = true;
+    }
+    const readings: Reading[] = [];
+    const events: DeviceEvent[] = [];
+    for (const r of records) {
+      const b = decodeBatch(r.payload);
+      for (const x of b.readings) readings.push(x);
+      for (const e of b.events) events.push(e);
+    }
+    try {
+      await this.store.write(readings, events);
+    } catch (err) {
+      if (err instanceof StoreWriteError && !err.retryable) {
+        await this.setAside(records, err);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** A batch the store will never accept (e.g. a field type conflict) is kept on disk for an operator, not retried forever. */
+  private async setAside(records: OutboxRecord[], err: Error): Promise<void> {
+    const dir = join(this.options.dataDir, 'rejected');
+    await mkdir(dir, { recursive: true });
+    for (const r of records) await writeFile(join(dir, `${r.seq}.batch`), r.payload);
+    this.metrics.counter('fm_store_rejected_batches_total', 'Outbox records the reading store refused for good, kept in DATA_DIR/rejected').inc({}, records.length);
+    this.log.error({ err: err.message, dir, records: records.length }, 'reading store refused readings for good; kept them on disk');
+  }
+
+  private async startConnectors(): Promise<void> {
+    const ctx = { site: this.site, ingest: this.ingest, metrics: this.metrics, logger: this.log, deviceBrokerUrl: this.options.deviceBrokerUrl };
+    for (const [name, entry] of Object.entries(CONNECTORS)) {
+      if (!entry.wanted(this.site)) continue;
+      const connector = entry.create(ctx);
+      connector.on('error', (err) => this.log.warn({ connector: name, err: err.message }, 'connector problem'));
+      connector.on('status', (s) => this.log.info({ connector: name, state: s.state, detail: s.detail }, 'connector status'));
+      this.connectors.push(connector);
+      await connector.start();
+    }
+  }
+
+  private async stopConnectors(): Promise<void> {
+    const running = this.connectors;
+    this.connectors = [];
+    await Promise.all(running.map((c) => c.stop()));
+  }
+}

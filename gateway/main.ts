@@ -1,0 +1,50 @@
+import { brokerUrl, readEnvironment, type Environment } from '../common/env.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
+import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
+import { Gateway } from './gateway.ts';
+import { startGatewayHttp } from './http-endpoint.ts';
+import { watchSiteFile } from './site-watcher.ts';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the gateway process from the environment (SPEC section 3). Throws before opening any socket when the configuration is invalid. */
+export async function runGateway(env: Environment = readEnvironment(), logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
+  const file = env.siteConfig ?? DEMO_SITE_FILE;
+  const site = loadSiteFile(file);
+  const httpPort = Number(process.env.GATEWAY_HTTP_PORT ?? 9102);
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`GATEWAY_HTTP_PORT=${process.env.GATEWAY_HTTP_PORT}: must be a TCP port number`);
+  const url = brokerUrl(env);
+  const gateway = new Gateway({
+    site,
+    dataDir: env.dataDir,
+    influxUrl: env.influxUrl,
+    deviceBrokerUrl: url,
+    upstreamBrokerUrl: process.env.UPSTREAM_MQTT_URL || url,
+    ...(process.env.GATEWAY_MQTT_USERNAME ? { upstreamUsername: process.env.GATEWAY_MQTT_USERNAME } : {}),
+    ...(process.env.GATEWAY_MQTT_PASSWORD ? { upstreamPassword: process.env.GATEWAY_MQTT_PASSWORD } : {}),
+    logger,
+  });
+  await gateway.start();
+  const http = await startGatewayHttp({ port: httpPort, metrics: gateway.metrics, health: () => gateway.health() });
+  const unwatch = watchSiteFile({ file, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
+  logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
+  return {
+    gateway,
+    httpPort: http.port,
+    stop: async () => {
+      unwatch();
+      await http.close();
+      await gateway.stop();
+    },
+  };
+}
+
+if (isMainModule(import.meta.url)) {
+  const logger = createLogger('gateway');
+  void runUntilSignalled('gateway', logger, () => runGateway(readEnvironment(), logger));
+}

@@ -1,0 +1,440 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import type { Reading } from '../../common/reading.ts';
+import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import { badReadings, decode, type DecodeContext } from './decode.ts';
+import { ModbusConnection, ModbusRequestError, type BackoffOptions } from './modbus-connection.ts';
+import { gapRegisters, planReads, pointWidth, type ReadRequest } from './read-plan.ts';
+
+export interface ModbusConnectorOptions {
+  site: SiteConfig;
+  ingest: Ingest;
+  metrics: MetricsRegistry;
+  logger?: Logger;
+  /** Default: the site's gateway.pollIntervalMs. 0: poll only when pollOnce() is called. */
+  pollIntervalMs?: number;
+  /** Consecutive timeouts after which a device is offline and only probed now and then. Default 3. */
+  offlineAfterTimeouts?: number;
+  /** An offline device is probed once every this many cycles. Default 5. */
+  offlineProbeEveryCycles?: number;
+  backoff?: BackoffOptions;
+}
+
+/** Per-connection numbers of the last poll cycle (what `npm run bench` reports). */
+export interface PollCycleStats {
+  connection: string;
+  transport: 'tcp' | 'rtu';
+  connected: boolean;
+  cycles: number;
+  overruns: number;
+  lastCycleMs: number;
+  lastRequests: number;
+  lastCycleEndedAt: number;
+  devices: number;
+  offlineDevices: number;
+}
+
+export interface ModbusDeviceStatus {
+  device: string;
+  connection: string;
+  unitId: number;
+  online: boolean;
+  consecutiveTimeouts: number;
+  lastGoodAt: number | undefined;
+}
+
+/** A device's register map does not match what the device serves (Modbus exception 2). */
+export class ModbusConfigError extends Error {
+  constructor(
+    readonly device: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModbusConfigError';
+  }
+}
+
+/** A device or connection problem worth the operator's attention (offline device, failed ingest). */
+export class ModbusPollError extends Error {
+  constructor(
+    readonly connection: string,
+    readonly device: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModbusPollError';
+  }
+}
+
+interface DevicePoll {
+  config: DeviceConfig;
+  unitId: number;
+  timeoutMs: number;
+  reads: ReadRequest[];
+  ctx: Omit<DecodeContext, 'ts'>;
+  log: Logger;
+  consecutiveTimeouts: number;
+  offline: boolean;
+  lastProbeCycle: number;
+  lastGoodAt: number | undefined;
+  /** Reads already reported as not served, so the error is raised once, not every cycle. */
+  reportedUnserved: Set<ReadRequest>;
+  /** Reads whose gaps the device refused and that were split into gapless reads. */
+  splitDone: Set<string>;
+}
+
+interface Meters {
+  deviceErrors: Counter;
+  deviceOnline: Gauge;
+  decodeErrors: Counter;
+  configErrors: Counter;
+  overruns: Counter;
+  cycleSeconds: Gauge;
+  ingestErrors: Counter;
+  readings: Counter;
+}
+
+function meters(m: MetricsRegistry): Meters {
+  return {
+    deviceErrors: m.counter('modbus_device_errors_total', 'Failed Modbus reads by device and reason (timeout, exception, disconnected, io)'),
+    deviceOnline: m.gauge('modbus_device_online', '1 while a Modbus device answers, 0 once it is offline'),
+    decodeErrors: m.counter('modbus_decode_errors_total', 'Register values that could not be used (NaN, infinite, out of range), by device and metric'),
+    configErrors: m.counter('modbus_config_errors_total', 'Reads of registers the device does not serve (Illegal Data Address), by device'),
+    overruns: m.counter('modbus_poll_overruns_total', 'Poll cycles skipped because the previous one was still running, by connection'),
+    cycleSeconds: m.gauge('modbus_poll_cycle_seconds', 'Duration of the last poll cycle, by connection'),
+    ingestErrors: m.counter('modbus_ingest_errors_total', 'Modbus readings the ingest refused'),
+    readings: m.counter('modbus_readings_total', 'Readings produced by the Modbus connector, by quality'),
+  };
+}
+
+function readKey(r: ReadRequest): string {
+  return `${r.fc}:${r.address}:${r.count}`;
+}
+
+/** What a poller hands back to its connector. */
+interface PollerHost {
+  submit(readings: Reading[], connection: string): void;
+  report(err: Error): void;
+}
+
+class ConnectionPoller {
+  readonly devices: DevicePoll[] = [];
+  cycles = 0;
+  overruns = 0;
+  lastCycleMs = 0;
+  lastRequests = 0;
+  lastCycleEndedAt = 0;
+  running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly conn: ModbusConnection,
+    private readonly owner: PollerHost,
+    private readonly meters: Meters,
+    private readonly offlineAfter: number,
+    private readonly probeEvery: number,
+  ) {}
+
+  /** Starts a cycle unless one is still running (then counts an overrun). */
+  tick(): Promise<void> {
+    if (this.running) {
+      this.overruns++;
+      this.meters.overruns.inc({ connection: this.conn.id });
+      return this.running;
+    }
+    this.running = this.cycle().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  stats(): PollCycleStats {
+    return {
+      connection: this.conn.id,
+      transport: this.conn.transport,
+      connected: this.conn.connected,
+      cycles: this.cycles,
+      overruns: this.overruns,
+      lastCycleMs: this.lastCycleMs,
+      lastRequests: this.lastRequests,
+      lastCycleEndedAt: this.lastCycleEndedAt,
+      devices: this.devices.length,
+      offlineDevices: this.devices.filter((d) => d.offline).length,
+    };
+  }
+
+  private async cycle(): Promise<void> {
+    const started = performance.now();
+    const requestsBefore = this.conn.counters.requests;
+    const n = ++this.cycles;
+    for (const d of this.devices) {
+      if (this.stopped) break;
+      try {
+        await this.pollDevice(d, n);
+      } catch (err) {
+        this.owner.report(new ModbusPollError(this.conn.id, d.config.id, `poll of ${d.config.id} failed: ${(err as Error).message}`));
+      }
+    }
+    this.lastCycleMs = performance.now() - started;
+    this.lastRequests = this.conn.counters.requests - requestsBefore;
+    this.lastCycleEndedAt = Date.now();
+    this.meters.cycleSeconds.set(this.lastCycleMs / 1000, { connection: this.conn.id });
+  }
+
+  private async pollDevice(d: DevicePoll, cycle: number): Promise<void> {
+    if (d.offline) {
+      if (cycle - d.lastProbeCycle < this.probeEvery) return;
+      d.lastProbeCycle = cycle;
+    }
+    const readings: Reading[] = [];
+    const device = d.config.id;
+    const reads = [...d.reads];
+    for (let i = 0; i < reads.length; i++) {
+      const r = reads[i]!;
+      try {
+        const words = await this.conn.read({ unitId: d.unitId, fc: r.fc, address: r.address, count: r.count, timeoutMs: d.timeoutMs });
+        const ts = Date.now();
+        readings.push(
+          ...decode({ fc: r.fc, address: r.address, words }, r.points, {
+            ...d.ctx,
+            ts,
+            onProblem: (p) => {
+              this.meters.decodeErrors.inc({ device, metric: p.metric, reason: p.reason });
+              d.log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'Modbus value unusable');
+            },
+          }),
+        );
+        this.answered(d, ts);
+        d.reportedUnserved.delete(r);
+      } catch (err) {
+        // Interrupted by stop(): what was read is real, the interrupted read is not a device failure.
+        if (this.stopped) break;
+        const e = err instanceof ModbusRequestError ? err : new ModbusRequestError('io', String(err));
+        this.meters.deviceErrors.inc({ device, reason: e.kind });
+        if (e.kind === 'exception') {
+          readings.push(...badReadings(r.points, { ...d.ctx, ts: Date.now() }));
+          this.answered(d, undefined);
+          if (e.code === 2) this.unserved(d, r);
+          continue;
+        }
+        if (e.kind === 'io') {
+          readings.push(...badReadings(r.points, { ...d.ctx, ts: Date.now() }));
+          continue;
+        }
+        // A timeout or a lost connection: the rest of this device's reads would fail the same way,
+        // and each would cost the bus another timeout.
+        const ts = Date.now();
+        for (const rest of reads.slice(i)) readings.push(...badReadings(rest.points, { ...d.ctx, ts }));
+        if (e.kind === 'timeout') this.timedOut(d, cycle);
+        break;
+      }
+    }
+    this.owner.submit(readings, this.conn.id);
+  }
+
+  private answered(d: DevicePoll, goodAt: number | undefined): void {
+    d.consecutiveTimeouts = 0;
+    if (goodAt !== undefined) d.lastGoodAt = goodAt;
+    if (d.offline) {
+      d.offline = false;
+      this.meters.deviceOnline.set(1, { device: d.config.id });
+      d.log.info({}, 'Modbus device answers again');
+    }
+  }
+
+  private timedOut(d: DevicePoll, cycle: number): void {
+    d.consecutiveTimeouts++;
+    if (!d.offline && d.consecutiveTimeouts >= this.offlineAfter) {
+      d.offline = true;
+      d.lastProbeCycle = cycle;
+      this.meters.deviceOnline.set(0, { device: d.config.id });
+      this.owner.report(
+        new ModbusPollError(this.conn.id, d.config.id, `device ${d.config.id} (unit ${d.unitId} on ${this.conn.id}) did not answer ${d.consecutiveTimeouts} times in a row; probing it every ${this.probeEvery} cycles`),
+      );
+    }
+  }
+
+  /** Exception 2: either the device refuses the unmapped gap registers of a merged read, or the profile is wrong. */
+  private unserved(d: DevicePoll, r: ReadRequest): void {
+    if (r.points.length > 1 && gapRegisters(r) > 0 && !d.splitDone.has(readKey(r))) {
+      d.splitDone.add(readKey(r));
+      const split = planReads(r.points, { maxGapRegisters: 0 });
+      d.reads.splice(d.reads.indexOf(r), 1, ...split);
+      d.log.info({ fc: r.fc, address: r.address, count: r.count, reads: split.length }, 'device refuses unmapped registers between points; reading them separately');
+      return;
+    }
+    this.meters.configErrors.inc({ device: d.config.id });
+    if (d.reportedUnserved.has(r)) return;
+    d.reportedUnserved.add(r);
+    const last = r.address + r.count - 1;
+    this.owner.report(
+      new ModbusConfigError(
+        d.config.id,
+        `device ${d.config.id}: profile '${d.config.modbus!.profile.name}' reads FC${r.fc} address ${r.address}${last > r.address ? `..${last}` : ''} (${r.points.map((p) => p.metric).join(', ')}), which unit ${d.unitId} on ${this.conn.id} does not serve (Modbus exception 2, Illegal Data Address); check the addresses in the profile`,
+      ),
+    );
+  }
+}
+
+/**
+ * Polls every Modbus device of the site. Each connection runs its own cycle, so TCP connections
+ * are polled in parallel; inside a connection the devices are read in turn, one request at a
+ * time. Failed reads become `bad` readings; nothing is thrown out of the loop.
+ */
+export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Connector {
+  readonly name = 'modbus';
+  private readonly pollers: ConnectionPoller[] = [];
+  private readonly meters: Meters;
+  private readonly log: Logger;
+  private readonly pollIntervalMs: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startupErrors: Error[] = [];
+  private state: ConnectorState = 'stopped';
+  private lastStatus: ConnectorStatus | undefined;
+
+  constructor(private readonly options: ModbusConnectorOptions) {
+    super();
+    this.meters = meters(options.metrics);
+    this.log = options.logger ?? createLogger('modbus');
+    this.pollIntervalMs = options.pollIntervalMs ?? options.site.gateway.pollIntervalMs;
+    const offlineAfter = options.offlineAfterTimeouts ?? 3;
+    const probeEvery = options.offlineProbeEveryCycles ?? 5;
+    const host: PollerHost = { submit: (r, c) => this.submit(r, c), report: (e) => this.report(e) };
+    for (const c of options.site.modbus.connections) {
+      const conn = new ModbusConnection(c, {
+        metrics: options.metrics,
+        logger: this.log,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+      });
+      conn.on('connected', () => this.updateStatus());
+      conn.on('disconnected', () => this.updateStatus());
+      const poller = new ConnectionPoller(conn, host, this.meters, offlineAfter, probeEvery);
+      for (const d of options.site.devices) {
+        if (d.modbus?.connection === c.id) poller.devices.push(this.devicePoll(d, c.maxGapRegisters));
+      }
+      this.pollers.push(poller);
+    }
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    this.updateStatus();
+    for (const e of this.startupErrors) this.report(e);
+    await Promise.all(this.pollers.map((p) => p.conn.open()));
+    this.state = 'running';
+    this.updateStatus();
+    if (this.pollIntervalMs > 0) {
+      for (const p of this.pollers) {
+        void p.tick();
+        this.timers.push(setInterval(() => void p.tick(), this.pollIntervalMs));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    await Promise.all(this.pollers.map(async (p) => {
+      const cycleDone = p.stop();
+      await p.conn.close();
+      await cycleDone;
+    }));
+    this.state = 'stopped';
+    this.updateStatus();
+  }
+
+  /** Runs one poll cycle on every connection (a cycle already running is awaited, not doubled). */
+  async pollOnce(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.tick()));
+  }
+
+  status(): ConnectorStatus {
+    if (this.state !== 'running') return { connector: this.name, state: this.state };
+    const down = this.pollers.filter((p) => !p.conn.connected).map((p) => p.conn.id);
+    if (down.length === 0) return { connector: this.name, state: 'running' };
+    return { connector: this.name, state: 'degraded', detail: `Modbus connection down: ${down.join(', ')}` };
+  }
+
+  pollCycleStats(): PollCycleStats[] {
+    return this.pollers.map((p) => p.stats());
+  }
+
+  deviceStatus(): ModbusDeviceStatus[] {
+    return this.pollers.flatMap((p) =>
+      p.devices.map((d) => ({
+        device: d.config.id,
+        connection: p.conn.id,
+        unitId: d.unitId,
+        online: !d.offline,
+        consecutiveTimeouts: d.consecutiveTimeouts,
+        lastGoodAt: d.lastGoodAt,
+      })),
+    );
+  }
+
+  /** Hands readings to the ingest without waiting; a refusal is counted and reported. */
+  private submit(readings: Reading[], connection: string): void {
+    if (readings.length === 0) return;
+    let good = 0;
+    for (const r of readings) if (r.quality === 'good') good++;
+    this.meters.readings.inc({ quality: 'good' }, good);
+    if (readings.length > good) this.meters.readings.inc({ quality: 'bad' }, readings.length - good);
+    const refused = (err: unknown) => {
+      this.meters.ingestErrors.inc({}, readings.length);
+      this.report(new ModbusPollError(connection, undefined, `ingest refused ${readings.length} Modbus readings: ${(err as Error)?.message ?? String(err)}`));
+    };
+    try {
+      this.options.ingest.submit(readings, []).catch(refused);
+    } catch (err) {
+      refused(err);
+    }
+  }
+
+  /** Emits a survivable problem; logged when nobody listens, so it never throws. */
+  private report(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.log.error({ err: err.message }, 'Modbus connector problem');
+  }
+
+  private devicePoll(d: DeviceConfig, maxGapRegisters: number): DevicePoll {
+    const m = d.modbus!;
+    const points = m.profile.points.filter((p) => {
+      if (p.address + pointWidth(p) <= 0x10000) return true;
+      this.meters.configErrors.inc({ device: d.id });
+      this.startupErrors.push(new ModbusConfigError(d.id, `device ${d.id}: profile '${m.profile.name}' point ${p.metric} at address ${p.address} runs past the last Modbus address 65535; it is not polled`));
+      return false;
+    });
+    const ctx: Omit<DecodeContext, 'ts'> = { building: d.building, device: d.id, kind: d.kind };
+    if (d.unit !== undefined) ctx.unit = d.unit;
+    this.meters.deviceOnline.set(1, { device: d.id });
+    return {
+      config: d,
+      unitId: m.unitId,
+      timeoutMs: m.timeoutMs,
+      reads: planReads(points, { maxGapRegisters }),
+      ctx,
+      log: this.log.child({ device: d.id, unitId: m.unitId }),
+      consecutiveTimeouts: 0,
+      offline: false,
+      lastProbeCycle: 0,
+      lastGoodAt: undefined,
+      reportedUnserved: new Set(),
+      splitDone: new Set(),
+    };
+  }
+
+  private updateStatus(): void {
+    const s = this.status();
+    if (this.lastStatus && this.lastStatus.state === s.state && this.lastStatus.detail === s.detail) return;
+    this.lastStatus = s;
+    this.emit('status', s);
+  }
+}

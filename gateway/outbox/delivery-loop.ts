@@ -1,0 +1,203 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/logger.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { OutboxConsumer, OutboxRecord } from './disk-outbox.ts';
+import { ReportLimiter } from './rate-limit.ts';
+
+export interface DeliveryLoopOptions {
+  consumer: OutboxConsumer;
+  /** Hands records to the target (reading store, upstream broker); resolves once the target has them. */
+  deliver: (records: OutboxRecord[]) => Promise<void>;
+  /** Default 500. */
+  maxRecordsPerDelivery?: number;
+  /** Default 8 MiB of payload. */
+  maxBytesPerDelivery?: number;
+  /** Retry delay after a failure: doubles from initialMs (200) up to maxMs (10,000). */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** At most one `error` event per interval while the target stays down. Default 10,000 ms. */
+  errorIntervalMs?: number;
+  logger?: Logger;
+  metrics?: MetricsRegistry;
+}
+
+/** Why a delivery (or reading or committing around it) failed; `cause` is the target's error. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  constructor(
+    readonly consumer: string,
+    readonly stage: 'read' | 'deliver' | 'commit',
+    /** Consecutive failures so far, this one included. */
+    readonly failures: number,
+    readonly records: number,
+    cause: Error,
+  ) {
+    super(`${consumer}: ${stage} failed (${failures} in a row, ${records} records waiting): ${cause.message}`, { cause });
+  }
+}
+
+export interface DeliveryLoopEvents {
+  error: [DeliveryError];
+}
+
+export interface DeliveryStats {
+  healthy: boolean;
+  deliveries: number;
+  deliveredRecords: number;
+  failures: number;
+  lastError?: Error;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Moves one consumer's records from the outbox to its target, in order. A failed delivery is
+ * retried with the same records, backing off, until the target takes them; only then is the
+ * cursor committed. Never throws: failures are counted, kept in `lastError` and emitted.
+ */
+export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
+  private readonly consumer: OutboxConsumer;
+  private readonly deliver: (records: OutboxRecord[]) => Promise<void>;
+  private readonly maxRecords: number;
+  private readonly maxBytes: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly reports: ReportLimiter;
+  private readonly log: Logger | undefined;
+  private readonly metrics: { records?: Counter; deliveries?: Counter; failures?: Counter; healthy?: Gauge } = {};
+
+  private running: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private consecutiveFailures = 0;
+
+  healthy = true;
+  lastError: Error | undefined;
+  deliveries = 0;
+  deliveredRecords = 0;
+  failures = 0;
+
+  constructor(opts: DeliveryLoopOptions) {
+    super();
+    this.consumer = opts.consumer;
+    this.deliver = opts.deliver;
+    this.maxRecords = opts.maxRecordsPerDelivery ?? 500;
+    this.maxBytes = opts.maxBytesPerDelivery ?? 8 * 1024 * 1024;
+    this.initialBackoffMs = opts.backoff?.initialMs ?? 200;
+    this.maxBackoffMs = opts.backoff?.maxMs ?? 10_000;
+    this.reports = new ReportLimiter(opts.errorIntervalMs ?? 10_000);
+    this.log = opts.logger;
+    if (opts.metrics) {
+      this.metrics.records = opts.metrics.counter('fm_delivery_records_total', 'Outbox records delivered to their target, per consumer.');
+      this.metrics.deliveries = opts.metrics.counter('fm_delivery_batches_total', 'Successful deliveries of a batch of outbox records, per consumer.');
+      this.metrics.failures = opts.metrics.counter('fm_delivery_failures_total', 'Failed delivery attempts (each is retried), per consumer.');
+      this.metrics.healthy = opts.metrics.gauge('fm_delivery_healthy', '1 while the last delivery to the target succeeded, per consumer.');
+      this.metrics.healthy.set(1, { consumer: this.consumer.name });
+    }
+  }
+
+  get name(): string {
+    return this.consumer.name;
+  }
+
+  stats(): DeliveryStats {
+    const s: DeliveryStats = { healthy: this.healthy, deliveries: this.deliveries, deliveredRecords: this.deliveredRecords, failures: this.failures };
+    if (this.lastError) s.lastError = this.lastError;
+    return s;
+  }
+
+  start(): void {
+    if (this.running) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.running = this.run(abort.signal);
+  }
+
+  /** Waits for the delivery in flight (committing it if it succeeds); records not delivered stay for the next start. */
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.running;
+    await this.committing;
+    this.running = undefined;
+    this.abort = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let records: OutboxRecord[];
+      try {
+        records = await this.consumer.read(this.maxRecords, this.maxBytes);
+      } catch (err) {
+        this.failed('read', 0, err);
+        if (!(await sleep(this.backoffMs(), signal))) return;
+        continue;
+      }
+      if (records.length === 0) {
+        await this.consumer.waitForData(signal);
+        continue;
+      }
+      for (;;) {
+        try {
+          await this.deliver(records);
+          break;
+        } catch (err) {
+          this.failed('deliver', records.length, err);
+          if (!(await sleep(this.backoffMs(), signal))) return;
+        }
+      }
+      this.succeeded(records.length);
+      const seq = (records.at(-1) as OutboxRecord).seq;
+      // The cursor moves at once, so the next read does not wait for the cursor file's fsync.
+      this.committing = this.consumer.commit(seq).catch((err: unknown) => this.failed('commit', 0, err, false));
+    }
+  }
+
+  private backoffMs(): number {
+    return Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(30, this.consecutiveFailures - 1));
+  }
+
+  private succeeded(records: number): void {
+    this.deliveries++;
+    this.deliveredRecords += records;
+    this.metrics.deliveries?.inc({ consumer: this.consumer.name });
+    this.metrics.records?.inc({ consumer: this.consumer.name }, records);
+    if (!this.healthy) {
+      this.log?.info({ consumer: this.consumer.name, failures: this.consecutiveFailures }, 'delivery target is back');
+      this.healthy = true;
+      this.metrics.healthy?.set(1, { consumer: this.consumer.name });
+    }
+    this.consecutiveFailures = 0;
+  }
+
+  private failed(stage: DeliveryError['stage'], records: number, err: unknown, targetDown = true): void {
+    const cause = toError(err);
+    this.failures++;
+    this.lastError = cause;
+    this.metrics.failures?.inc({ consumer: this.consumer.name });
+    if (targetDown) {
+      this.consecutiveFailures++;
+      this.healthy = false;
+      this.metrics.healthy?.set(0, { consumer: this.consumer.name });
+    }
+    if (this.reports.take() === undefined) return;
+    const e = new DeliveryError(this.consumer.name, stage, Math.max(1, this.consecutiveFailures), records || this.consumer.pending, cause);
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else this.log?.warn({ err: cause, consumer: this.consumer.name, stage, failures: this.consecutiveFailures }, 'delivery failed; retrying');
+  }
+}

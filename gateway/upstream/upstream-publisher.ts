@@ -1,0 +1,267 @@
+import { EventEmitter } from 'node:events';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+
+export interface UpstreamPublisherOptions {
+  /** The server's broker. */
+  brokerUrl: string;
+  gatewayId: string;
+  username?: string;
+  password?: string;
+  metrics: MetricsRegistry;
+  logger?: Logger;
+  /** Default `{gatewayId}-upstream`. */
+  clientId?: string;
+  /** Default 1000 ms. */
+  reconnectPeriodMs?: number;
+  /** deliver() rejects when the broker has not acknowledged everything by then. Default 10000 ms. */
+  publishTimeoutMs?: number;
+  /** How long start() waits for the first connection. Default 5000 ms. */
+  connectWaitMs?: number;
+}
+
+/** What the gateway forwards upstream: a slice of the outbox. */
+export interface UpstreamBatch {
+  readings: Reading[];
+  events: DeviceEvent[];
+}
+
+export interface UpstreamPublisherEvents {
+  connected: [];
+  disconnected: [reason: string];
+  error: [Error];
+}
+
+/** deliver() could not hand everything to the broker; the caller keeps the batches and retries. */
+export class UpstreamUnavailableError extends Error {
+  override name = 'UpstreamUnavailableError';
+}
+
+/**
+ * Publishes live state and events to the server's broker (SPEC section 4, Upstream): one retained
+ * state message per device with the latest value of every metric, events one message each, QoS 1,
+ * and a retained gateway status with a last will.
+ */
+export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
+  private readonly log: Logger;
+  private readonly states = new Map<string, UpstreamState>();
+  private readonly failPending = new Set<(err: Error) => void>();
+  private client: MqttClient | undefined;
+  private stopping = false;
+  private lastError = '';
+  private readonly m: { states: Counter; events: Counter; failures: Counter; reconnects: Counter; connected: Gauge };
+
+  constructor(private readonly options: UpstreamPublisherOptions) {
+    super();
+    this.log = (options.logger ?? createLogger('gateway')).child({ component: 'upstream' });
+    const { metrics } = options;
+    this.m = {
+      states: metrics.counter('fm_upstream_states_total', 'Device state messages acknowledged by the upstream broker'),
+      events: metrics.counter('fm_upstream_events_total', 'Event messages acknowledged by the upstream broker'),
+      failures: metrics.counter('fm_upstream_failures_total', 'Deliveries upstream that failed and will be retried'),
+      reconnects: metrics.counter('fm_upstream_reconnects_total', 'Reconnections to the upstream broker'),
+      connected: metrics.gauge('fm_upstream_connected', '1 while connected to the upstream broker'),
+    };
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  /** The merged state last handed to the broker for a device (or being handed). */
+  state(building: string, device: string): UpstreamState | undefined {
+    const s = this.states.get(`${building}/${device}`);
+    return s && structuredClone(s);
+  }
+
+  /** Connects; resolves once connected, or after `connectWaitMs` while it keeps retrying in the background. */
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.stopping = false;
+    const id = this.options.gatewayId;
+    const opts: IClientOptions = {
+      clientId: this.options.clientId ?? `${id}-upstream`,
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: this.options.reconnectPeriodMs ?? 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      will: { topic: gatewayStatusTopic(id), payload: this.status(false), qos: 1, retain: true },
+    };
+    if (this.options.username !== undefined) opts.username = this.options.username;
+    if (this.options.password !== undefined) opts.password = this.options.password;
+    const client = connect(this.options.brokerUrl, opts);
+    this.client = client;
+
+    client.on('connect', () => {
+      this.lastError = '';
+      this.m.connected.set(1);
+      this.log.info({ broker: this.options.brokerUrl }, 'connected upstream');
+      client.publish(gatewayStatusTopic(id), this.status(true), { qos: 1, retain: true }, (err) => {
+        if (err) this.report(new UpstreamUnavailableError(`gateway status not published: ${err.message}`));
+      });
+      this.emit('connected');
+    });
+    client.on('reconnect', () => {
+      this.m.reconnects.inc();
+      // The will's timestamp should say when the gateway was last known alive.
+      if (client.options.will) client.options.will.payload = this.status(false);
+    });
+    client.on('close', () => {
+      const wasConnected = this.m.connected.get() === 1;
+      this.m.connected.set(0);
+      const reason = `upstream broker ${this.options.brokerUrl} unreachable${this.lastError ? `: ${this.lastError}` : ''}`;
+      for (const fail of [...this.failPending]) fail(new UpstreamUnavailableError(`connection lost before the broker acknowledged: ${reason}`));
+      if (wasConnected && !this.stopping) {
+        this.log.warn({ reason }, 'upstream disconnected');
+        this.emit('disconnected', reason);
+      }
+    });
+    client.on('error', (err) => {
+      this.lastError = err.message;
+    });
+
+    const waitMs = this.options.connectWaitMs ?? 5000;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('connect', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      client.on('connect', done);
+    });
+  }
+
+  /**
+   * Publishes the events and the merged device states of `batches`; resolves when the broker has
+   * acknowledged every message. Rejects with UpstreamUnavailableError when not connected, when the
+   * connection drops, or after `publishTimeoutMs`, so the caller can retry the same batches.
+   */
+  async deliver(batches: UpstreamBatch[]): Promise<void> {
+    const client = this.client;
+    if (!client || !client.connected || this.stopping) {
+      this.m.failures.inc();
+      throw new UpstreamUnavailableError(`not connected to the upstream broker ${this.options.brokerUrl}${this.lastError ? `: ${this.lastError}` : ''}`);
+    }
+    const gateway = this.options.gatewayId;
+    const messages: { topic: string; payload: string; retain: boolean; kind: 'state' | 'event' }[] = [];
+    const touched = new Set<string>();
+    for (const batch of batches) {
+      for (const e of batch.events) {
+        const payload: UpstreamEvent = { ts: e.ts, gateway, kind: e.kind, event: e.event, attrs: e.attrs };
+        if (e.unit !== undefined) payload.unit = e.unit;
+        messages.push({ topic: upstreamTopic(e.building, e.device, 'event'), payload: JSON.stringify(payload), retain: false, kind: 'event' });
+      }
+      for (const r of batch.readings) touched.add(this.merge(r));
+    }
+    for (const key of touched) {
+      const s = this.states.get(key)!;
+      const [building, device] = splitKey(key);
+      messages.push({ topic: upstreamTopic(building, device, 'state'), payload: JSON.stringify(s), retain: true, kind: 'state' });
+    }
+    if (messages.length === 0) return;
+
+    let fail: ((err: Error) => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      fail = reject;
+      timer = setTimeout(
+        () => reject(new UpstreamUnavailableError(`upstream broker did not acknowledge ${messages.length} messages within ${this.options.publishTimeoutMs ?? 10_000} ms`)),
+        this.options.publishTimeoutMs ?? 10_000,
+      );
+    });
+    this.failPending.add(fail!);
+    const acknowledged = Promise.all(
+      messages.map(
+        (msg) =>
+          new Promise<void>((resolve, reject) => {
+            client.publish(msg.topic, msg.payload, { qos: 1, retain: msg.retain }, (err) => {
+              if (err) return reject(new UpstreamUnavailableError(`publish to ${msg.topic} failed: ${err.message}`));
+              if (msg.kind === 'state') this.m.states.inc();
+              else this.m.events.inc();
+              resolve();
+            });
+          }),
+      ),
+    );
+    try {
+      await Promise.race([acknowledged, aborted]);
+    } catch (err) {
+      this.m.failures.inc();
+      acknowledged.catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.failPending.delete(fail!);
+    }
+  }
+
+  /** Publishes `online: false`, then disconnects cleanly (the broker then drops the last will). */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stopping = true;
+    if (client.connected) {
+      await withTimeout(client.publishAsync(gatewayStatusTopic(this.options.gatewayId), this.status(false), { qos: 1, retain: true }), 2000).catch(
+        (err: unknown) => this.log.warn({ err: String(err) }, 'offline status not published'),
+      );
+    }
+    await withTimeout(client.endAsync(false), 3000).catch(() => client.end(true));
+    this.client = undefined;
+    this.m.connected.set(0);
+  }
+
+  private merge(r: Reading): string {
+    const key = `${r.building}/${r.device}`;
+    let s = this.states.get(key);
+    if (!s) {
+      s = { ts: r.ts, gateway: this.options.gatewayId, kind: r.kind, metrics: {} };
+      if (r.unit !== undefined) s.unit = r.unit;
+      this.states.set(key, s);
+    }
+    const prev = s.metrics[r.metric];
+    // The outbox may hand over older readings after newer ones (retries); the state keeps the newest.
+    if (!prev || r.ts >= prev.ts) {
+      const m: UpstreamState['metrics'][string] = { value: r.value, quality: r.quality, ts: r.ts };
+      if (r.engUnit !== undefined) m.engUnit = r.engUnit;
+      s.metrics[r.metric] = m;
+    }
+    if (r.ts > s.ts) s.ts = r.ts;
+    return key;
+  }
+
+  private status(online: boolean): string {
+    const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: Date.now() };
+    return JSON.stringify(s);
+  }
+
+  private report(err: Error): void {
+    this.log.warn({ err: err.message }, err.name);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

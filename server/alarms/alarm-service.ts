@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { DeviceKind } from '../../common/reading.ts';
+import {
+  AlarmActionError,
+  MAX_SHELVE_MS,
+  acknowledgedState,
+  clearedState,
+  compareAlarms,
+  isActive,
+  retrippedState,
+  type Alarm,
+  type AlarmCategory,
+  type AlarmSeverity,
+  type LocalizedText,
+  type Shelf,
+} from './alarm.ts';
+import type { AlarmHistoryQuery, AlarmStateStore } from './alarm-store.ts';
+
+/** What a rule knows about the alarm point it trips. */
+export interface AlarmPoint {
+  key: string;
+  ruleId: string;
+  ruleType: string;
+  device: string;
+  building: string;
+  kind: DeviceKind;
+  unit?: string;
+  instance?: string;
+  metric?: string;
+  category: AlarmCategory;
+  severity: AlarmSeverity;
+}
+
+export interface TripFacts {
+  title: LocalizedText;
+  value?: number;
+  limit?: number;
+  details?: Record<string, string | number | boolean>;
+}
+
+/** A point that trips `count` times within `windowMs` is chattering until it has not tripped for `quietMs`. */
+export interface ChatterPolicy {
+  count: number;
+  windowMs: number;
+  quietMs: number;
+}
+
+export const DEFAULT_CHATTER_POLICY: ChatterPolicy = { count: 3, windowMs: 60_000, quietMs: 300_000 };
+
+export type AlarmChange =
+  | 'retripped'
+  | 'chattering'
+  | 'chattering-ended'
+  | 'acknowledged'
+  | 'shelved'
+  | 'unshelved'
+  | 'raised-while-shelved'
+  | 'returned-to-normal-held';
+
+export interface AlarmUpdate {
+  alarm: Alarm;
+  change: AlarmChange;
+  /** True when the change needs an operator's attention now (never for shelved alarms). */
+  notify: boolean;
+}
+
+export interface AlarmEvents {
+  /** A new alarm is announced: at its raise, or when its point is unshelved while it is still active. Once per alarm id. */
+  'alarm-raised': [alarm: Alarm];
+  /** The condition returned to normal (state `cleared-unacknowledged`, or `cleared` when it was acknowledged). */
+  'alarm-cleared': [alarm: Alarm];
+  'alarm-updated': [update: AlarmUpdate];
+}
+
+export interface AlarmListFilter {
+  building?: string;
+  device?: string;
+  category?: AlarmCategory;
+}
+
+export interface AlarmServiceOptions {
+  store: AlarmStateStore;
+  clock?: () => number;
+  chatter?: ChatterPolicy;
+}
+
+/**
+ * The alarms of the estate: raised and cleared by the rules engine, acknowledged and shelved by
+ * operators. Open alarms live in memory; every change is written to the store before it is emitted.
+ */
+export class AlarmService extends EventEmitter<AlarmEvents> {
+  readonly chatter: ChatterPolicy;
+  private readonly store: AlarmStateStore;
+  private readonly clock: () => number;
+  private readonly open = new Map<string, Alarm>();
+  private readonly openByKey = new Map<string, Alarm>();
+  private readonly shelves = new Map<string, Shelf>();
+  private readonly trips = new Map<string, number[]>();
+
+  constructor(options: AlarmServiceOptions) {
+    super();
+    this.store = options.store;
+    this.clock = options.clock ?? Date.now;
+    this.chatter = options.chatter ?? DEFAULT_CHATTER_POLICY;
+    for (const a of this.store.openAlarms()) {
+      this.open.set(a.id, a);
+      this.openByKey.set(a.key, a);
+    }
+    for (const { key, shelf } of this.store.shelves()) this.shelves.set(key, shelf);
+  }
+
+  /** The open alarm of a point, if any (read-only view for the rules engine). */
+  openAlarmFor(key: string): Readonly<Alarm> | undefined {
+    return this.openByKey.get(key);
+  }
+
+  /** The condition of a point went into alarm at `ts`. */
+  trip(point: AlarmPoint, ts: number, facts: TripFacts): void {
+    const chattering = this.recordTrip(point.key, ts);
+    const alarm = this.openByKey.get(point.key);
+    if (!alarm) {
+      this.raise(point, ts, facts, chattering);
+      return;
+    }
+    const wasUnackCleared = alarm.state === 'cleared-unacknowledged';
+    const becameChattering = chattering && !alarm.chattering;
+    alarm.state = retrippedState(alarm.state);
+    alarm.conditionActive = true;
+    alarm.occurrences += 1;
+    alarm.lastTripAt = ts;
+    alarm.updatedAt = ts;
+    alarm.title = facts.title;
+    setFacts(alarm, facts);
+    delete alarm.clearedAt;
+    if (becameChattering) alarm.chattering = true;
+    if (!alarm.announcedAt && !alarm.shelved) {
+      alarm.announcedAt = ts;
+      this.store.saveAlarm(alarm);
+      this.emit('alarm-raised', snapshot(alarm));
+      return;
+    }
+    this.store.saveAlarm(alarm);
+    this.emit('alarm-updated', {
+      alarm: snapshot(alarm),
+      change: becameChattering ? 'chattering' : 'retripped',
+      notify: !alarm.shelved && (becameChattering || wasUnackCleared),
+    });
+  }
+
+  /** The condition of a point returned to normal at `ts`. A chattering alarm is held until its quiet period ends. */
+  returnToNormal(key: string, ts: number): void {
+    const alarm = this.openByKey.get(key);
+    if (!alarm || !alarm.conditionActive) return;
+    alarm.conditionActive = false;
+    alarm.updatedAt = ts;
+    if (alarm.chattering) {
+      this.store.saveAlarm(alarm);
+      this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'returned-to-normal-held', notify: false });
+      return;
+    }
+    this.clear(alarm, ts);
+  }
+
+  /** ISA-18.2 acknowledge: active → active-acknowledged; returned to normal → cleared (closed). */
+  acknowledge(id: string, by: string, comment?: string, now = this.clock()): Alarm {
+    const alarm = this.requireOpen(id);
+    if (!by.trim()) throw new AlarmActionError('invalid', 'acknowledge needs the name of who acknowledges');
+    const next = acknowledgedState(alarm.state);
+    if (!next) throw new AlarmActionError('conflict', `alarm ${id} is already acknowledged`);
+    alarm.state = next;
+    alarm.acknowledgedAt = now;
+    alarm.acknowledgedBy = by;
+    if (comment?.trim()) alarm.acknowledgeComment = comment.trim();
+    alarm.updatedAt = now;
+    if (next === 'cleared') this.close(alarm, now);
+    this.store.saveAlarm(alarm);
+    const view = snapshot(alarm);
+    this.emit('alarm-updated', { alarm: view, change: 'acknowledged', notify: false });
+    return view;
+  }
+
+  /**
+   * Shelves the point of an open alarm until `untilMs` (at most 24 h ahead, reason required). While
+   * shelved, the point's changes do not notify and new alarms of the point are not announced.
+   */
+  shelve(id: string, by: string, reason: string, untilMs: number, now = this.clock()): Alarm {
+    const alarm = this.requireOpen(id);
+    if (!by.trim()) throw new AlarmActionError('invalid', 'shelve needs the name of who shelves');
+    if (!reason.trim()) throw new AlarmActionError('invalid', 'shelve needs a reason');
+    if (!Number.isFinite(untilMs) || untilMs <= now) throw new AlarmActionError('invalid', 'shelve needs an end time in the future');
+    if (untilMs - now > MAX_SHELVE_MS) throw new AlarmActionError('invalid', 'an alarm can be shelved for at most 24 hours');
+    const shelf: Shelf = { by, reason: reason.trim(), at: now, until: untilMs };
+    this.shelves.set(alarm.key, shelf);
+    this.store.saveShelf(alarm.key, shelf);
+    alarm.shelved = shelf;
+    alarm.updatedAt = now;
+    this.store.saveAlarm(alarm);
+    const view = snapshot(alarm);
+    this.emit('alarm-updated', { alarm: view, change: 'shelved', notify: false });
+    return view;
+  }
+
+  /** Ends a shelf before its deadline. */
+  unshelve(id: string, now = this.clock()): Alarm {
+    const alarm = this.requireOpen(id);
+    if (!this.shelves.has(alarm.key)) throw new AlarmActionError('conflict', `alarm ${id} is not shelved`);
+    this.endShelf(alarm.key, now);
+    return snapshot(alarm);
+  }
+
+  /** Ends shelves at their deadline and chattering after its quiet period. */
+  tick(now: number): void {
+    for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now);
+    for (const alarm of this.open.values()) {
+      if (!alarm.chattering || now - alarm.lastTripAt < this.chatter.quietMs) continue;
+      alarm.chattering = false;
+      alarm.updatedAt = now;
+      this.trips.delete(alarm.key);
+      this.store.saveAlarm(alarm);
+      this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'chattering-ended', notify: false });
+      if (!alarm.conditionActive) this.clear(alarm, now);
+    }
+  }
+
+  /** The earliest time tick() has something to do, or undefined. */
+  nextDue(): number | undefined {
+    let due: number | undefined;
+    for (const shelf of this.shelves.values()) due = due === undefined ? shelf.until : Math.min(due, shelf.until);
+    for (const a of this.open.values()) {
+      if (!a.chattering) continue;
+      const end = a.lastTripAt + this.chatter.quietMs;
+      due = due === undefined ? end : Math.min(due, end);
+    }
+    return due;
+  }
+
+  /** Open alarms (active, or returned to normal and not yet acknowledged), most severe first. */
+  listActive(filter: AlarmListFilter = {}): Alarm[] {
+    const out: Alarm[] = [];
+    for (const a of this.open.values()) {
+      if (filter.building !== undefined && a.building !== filter.building) continue;
+      if (filter.device !== undefined && a.device !== filter.device) continue;
+      if (filter.category !== undefined && a.category !== filter.category) continue;
+      out.push(snapshot(a));
+    }
+    return out.sort(compareAlarms);
+  }
+
+  history(query: AlarmHistoryQuery = {}): Alarm[] {
+    return this.store.history(query);
+  }
+
+  get(id: string): Alarm | undefined {
+    const a = this.open.get(id);
+    return a ? snapshot(a) : this.store.getAlarm(id);
+  }
+
+  private raise(point: AlarmPoint, ts: number, facts: TripFacts, chattering: boolean): void {
+    const shelf = this.shelves.get(point.key);
+    const alarm: Alarm = {
+      id: randomUUID(),
+      ...point,
+      title: facts.title,
+      state: 'active-unacknowledged',
+      conditionActive: true,
+      raisedAt: ts,
+      lastTripAt: ts,
+      updatedAt: ts,
+      occurrences: 1,
+      chattering,
+    };
+    setFacts(alarm, facts);
+    if (shelf) alarm.shelved = shelf;
+    else alarm.announcedAt = ts;
+    this.open.set(alarm.id, alarm);
+    this.openByKey.set(alarm.key, alarm);
+    this.store.saveAlarm(alarm);
+    if (shelf) this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'raised-while-shelved', notify: false });
+    else this.emit('alarm-raised', snapshot(alarm));
+  }
+
+  private clear(alarm: Alarm, ts: number): void {
+    alarm.state = clearedState(alarm.state);
+    alarm.conditionActive = false;
+    alarm.clearedAt = ts;
+    alarm.updatedAt = ts;
+    if (alarm.state === 'cleared') this.close(alarm, ts);
+    this.store.saveAlarm(alarm);
+    this.emit('alarm-cleared', snapshot(alarm));
+  }
+
+  private close(alarm: Alarm, ts: number): void {
+    alarm.closedAt = ts;
+    this.open.delete(alarm.id);
+    if (this.openByKey.get(alarm.key) === alarm) this.openByKey.delete(alarm.key);
+  }
+
+  private endShelf(key: string, now: number): void {
+    this.shelves.delete(key);
+    this.store.deleteShelf(key);
+    const alarm = this.openByKey.get(key);
+    if (!alarm) return;
+    delete alarm.shelved;
+    alarm.updatedAt = now;
+    if (!alarm.announcedAt && isActive(alarm)) {
+      alarm.announcedAt = now;
+      this.store.saveAlarm(alarm);
+      this.emit('alarm-raised', snapshot(alarm));
+      return;
+    }
+    this.store.saveAlarm(alarm);
+    this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'unshelved', notify: alarm.state === 'active-unacknowledged' });
+  }
+
+  private requireOpen(id: string): Alarm {
+    const alarm = this.open.get(id);
+    if (alarm) return alarm;
+    if (this.store.getAlarm(id)) throw new AlarmActionError('conflict', `alarm ${id} is closed (cleared and acknowledged)`);
+    throw new AlarmActionError('not-found', `no alarm ${id}`);
+  }
+
+  /** Remembers a trip; true when the point is now chattering. */
+  private recordTrip(key: string, ts: number): boolean {
+    let times = this.trips.get(key);
+    if (!times) this.trips.set(key, (times = []));
+    const since = ts - this.chatter.windowMs;
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= since) drop++;
+    if (drop > 0) times.splice(0, drop);
+    times.push(ts);
+    return times.length >= this.chatter.count || (this.openByKey.get(key)?.chattering ?? false);
+  }
+}
+
+function setFacts(alarm: Alarm, facts: TripFacts): void {
+  if (facts.value !== undefined) alarm.value = facts.value;
+  if (facts.limit !== undefined) alarm.limit = facts.limit;
+  if (facts.details !== undefined) alarm.details = facts.details;
+}
+
+function snapshot(alarm: Alarm): Alarm {
+  return structuredClone(alarm);
+}

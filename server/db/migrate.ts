@@ -1,0 +1,84 @@
+import type { Database } from './database.ts';
+import type { Migration } from './migrations.ts';
+
+/** The database file was written by a newer Facility Monitor: refusing beats corrupting it. */
+export class SchemaVersionError extends Error {
+  override name = 'SchemaVersionError';
+  constructor(
+    readonly file: string,
+    readonly databaseVersion: number,
+    readonly codeVersion: number,
+  ) {
+    super(
+      `${file}: database schema is at version ${databaseVersion}, this Facility Monitor knows versions up to ${codeVersion}; ` +
+        'run a release that knows it, or point DATA_DIR at another directory',
+    );
+  }
+}
+
+/** A migration failed; it was rolled back, so the file is at the version before it. */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+  constructor(
+    readonly file: string,
+    readonly migration: Pick<Migration, 'version' | 'name'>,
+    cause: unknown,
+  ) {
+    super(`${file}: migration ${migration.version} (${migration.name}) failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export interface MigrationResult {
+  from: number;
+  to: number;
+  applied: Array<Pick<Migration, 'version' | 'name'>>;
+}
+
+/** Rejects a list that is not 1, 2, 3, … so a misplaced migration fails in tests, not on a site. */
+export function checkMigrationList(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration list: entry ${i} (${m.name}) has version ${m.version}, expected ${i + 1}`);
+  });
+}
+
+/** The highest applied migration, 0 for a new file. */
+export function schemaVersion(db: Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!table) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/**
+ * Applies the pending migrations in order, each with its schema_migrations row in one
+ * IMMEDIATE transaction, re-reading the version inside it so two processes opening the same
+ * file at once apply each migration exactly once. Re-running is a no-op.
+ */
+export function migrate(db: Database, migrations: readonly Migration[], file = 'database'): MigrationResult {
+  checkMigrationList(migrations);
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const codeVersion = migrations.length;
+  const from = schemaVersion(db);
+  if (from > codeVersion) throw new SchemaVersionError(file, from, codeVersion);
+  const applied: MigrationResult['applied'] = [];
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations.slice(from)) {
+    const step = db.transaction(() => {
+      const current = schemaVersion(db);
+      if (current > codeVersion) throw new SchemaVersionError(file, current, codeVersion);
+      if (current >= m.version) return false;
+      m.up(db);
+      record.run(m.version, m.name, Date.now());
+      return true;
+    });
+    let ran: boolean;
+    try {
+      ran = step.immediate();
+    } catch (err) {
+      if (err instanceof SchemaVersionError) throw err;
+      throw new MigrationError(file, m, err);
+    }
+    if (ran) applied.push({ version: m.version, name: m.name });
+  }
+  return { from, to: schemaVersion(db), applied };
+}

@@ -1,0 +1,114 @@
+import type { Database } from './database.ts';
+
+/**
+ * One step of the records schema. Versions are 1, 2, 3, … in array order; a shipped migration
+ * is never edited, a change is a new entry at the end.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+const WORK_ORDER_SOURCES = ['alarm', 'manual', 'complaint', 'inspection', 'handover'];
+const WORK_ORDER_CATEGORIES = ['fire-safety', 'water-leak', 'electrical', 'access-security', 'general', 'complaint'];
+const WORK_ORDER_PRIORITIES = ['critical', 'high', 'medium', 'low'];
+const WORK_ORDER_STATES = ['open', 'acknowledged', 'in_progress', 'resolved', 'callback_done', 'closed', 'reopened'];
+const USER_ROLES = ['administrator', 'engineer', 'service-desk', 'viewer'];
+
+// Literal value lists on purpose: a migration describes the schema as it was shipped and must not
+// change when the domain's TypeScript constants grow.
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, teams, work orders and their timeline',
+    up(db) {
+      db.exec(`
+        CREATE TABLE users (
+          id INTEGER PRIMARY KEY,
+          username TEXT NOT NULL COLLATE NOCASE UNIQUE,
+          display_name TEXT NOT NULL,
+          role TEXT NOT NULL CHECK (role IN (${list(USER_ROLES)})),
+          password_hash TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE teams (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE team_members (
+          team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+          user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+          PRIMARY KEY (team_id, user_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE work_orders (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          source TEXT NOT NULL CHECK (source IN (${list(WORK_ORDER_SOURCES)})),
+          source_ref TEXT,
+          category TEXT NOT NULL CHECK (category IN (${list(WORK_ORDER_CATEGORIES)})),
+          priority TEXT NOT NULL CHECK (priority IN (${list(WORK_ORDER_PRIORITIES)})),
+          state TEXT NOT NULL CHECK (state IN (${list(WORK_ORDER_STATES)})),
+          title TEXT NOT NULL,
+          detail TEXT NOT NULL DEFAULT '',
+          building TEXT NOT NULL,
+          unit TEXT,
+          device_id TEXT,
+          rule_id TEXT,
+          reporter TEXT,
+          created_by INTEGER REFERENCES users (id),
+          assignee_user_id INTEGER REFERENCES users (id),
+          assignee_team_id INTEGER REFERENCES teams (id),
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          acknowledged_at INTEGER,
+          started_at INTEGER,
+          resolved_at INTEGER,
+          leak_test_at INTEGER,
+          callback_at INTEGER,
+          callback_outcome TEXT CHECK (callback_outcome IN ('satisfied', 'problem')),
+          closed_at INTEGER,
+          reopened_at INTEGER,
+          response_due_at INTEGER NOT NULL,
+          callback_due_at INTEGER,
+          repair_item TEXT,
+          cost_cents INTEGER CHECK (cost_cents >= 0),
+          occurrences INTEGER NOT NULL DEFAULT 1 CHECK (occurrences >= 1),
+          last_occurrence_at INTEGER NOT NULL,
+          reopen_count INTEGER NOT NULL DEFAULT 0,
+          CHECK (source != 'alarm' OR (device_id IS NOT NULL AND rule_id IS NOT NULL))
+        );
+
+        -- One work order per (device, rule) until it is closed: a repeating alarm adds occurrences.
+        CREATE UNIQUE INDEX work_orders_one_open_per_device_rule ON work_orders (device_id, rule_id) WHERE state != 'closed';
+        CREATE INDEX work_orders_state_category ON work_orders (state, category);
+        CREATE INDEX work_orders_created ON work_orders (created_at);
+        CREATE INDEX work_orders_building_created ON work_orders (building, created_at);
+        CREATE INDEX work_orders_unit ON work_orders (unit) WHERE unit IS NOT NULL;
+        CREATE INDEX work_orders_assignee_user ON work_orders (assignee_user_id) WHERE assignee_user_id IS NOT NULL;
+        CREATE INDEX work_orders_assignee_team ON work_orders (assignee_team_id) WHERE assignee_team_id IS NOT NULL;
+        CREATE INDEX work_orders_response_due ON work_orders (response_due_at) WHERE state IN ('open', 'reopened');
+        CREATE INDEX work_orders_callback_due ON work_orders (callback_due_at)
+          WHERE callback_due_at IS NOT NULL AND state NOT IN ('callback_done', 'closed');
+
+        CREATE TABLE work_order_events (
+          id INTEGER PRIMARY KEY,
+          work_order_id INTEGER NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+          at INTEGER NOT NULL,
+          by_user_id INTEGER REFERENCES users (id),
+          action TEXT NOT NULL,
+          from_state TEXT,
+          to_state TEXT NOT NULL,
+          comment TEXT,
+          details TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX work_order_events_work_order ON work_order_events (work_order_id, id);
+      `);
+    },
+  },
+];

@@ -1,0 +1,314 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { DEVICE_EVENTS, DEVICE_KINDS, type DeviceKind } from '../../common/reading.ts';
+import { SiteConfigError } from '../../common/site/load.ts';
+import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import { ALARM_CATEGORIES, ALARM_SEVERITIES } from '../alarms/alarm.ts';
+import { DEFAULT_CHATTER_POLICY, type ChatterPolicy } from '../alarms/alarm-service.ts';
+import { DEFAULT_RULES } from './default-rules.ts';
+import type { Rule, RuleType, ThresholdRule } from './rule-types.ts';
+
+/** A threshold whose limit has been looked up in the device's params. */
+export type ResolvedThresholdRule = Omit<ThresholdRule, 'limit'> & { limit: number };
+export type ResolvedRule = Exclude<Rule, ThresholdRule> | ResolvedThresholdRule;
+
+export interface DeviceRules {
+  device: DeviceConfig;
+  rules: ResolvedRule[];
+}
+
+export interface RulesConfig {
+  chatter: ChatterPolicy;
+  /** Enabled rules of every device of the site, by device id. */
+  devices: Map<string, DeviceRules>;
+}
+
+export interface ConfigProblem {
+  path: string;
+  reason: string;
+}
+
+const ruleId = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 64 } as const;
+const ms = { type: 'integer', minimum: 0, maximum: 7 * 24 * 3_600_000 } as const;
+const common = {
+  id: ruleId,
+  category: { enum: [...ALARM_CATEGORIES] },
+  severity: { enum: [...ALARM_SEVERITIES] },
+  enabled: { type: 'boolean' },
+  title: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['en', 'zh'],
+    properties: { en: { type: 'string', minLength: 1 }, zh: { type: 'string', minLength: 1 } },
+  },
+} as const;
+const metric = { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } as const;
+const eventName = { type: 'string', minLength: 1 } as const;
+const commonRequired = ['id', 'type', 'category', 'severity', 'title', 'enabled'];
+
+const branch = (type: RuleType, properties: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: [...commonRequired, ...required],
+  properties: { ...common, type: { const: type }, ...properties },
+});
+
+/** JSON Schema of one rule after defaults and overrides are merged (documented in docs/rules.md). */
+export const ruleSchema = {
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: [
+    branch(
+      'threshold',
+      {
+        metric,
+        op: { enum: ['above', 'below'] },
+        limit: {
+          oneOf: [
+            { type: 'number' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['param'],
+              properties: { param: { type: 'string', minLength: 1 }, default: { type: 'number' } },
+            },
+          ],
+        },
+        forMs: ms,
+        offDelayMs: ms,
+        deadband: { type: 'number', minimum: 0 },
+      },
+      ['metric', 'op', 'limit', 'forMs', 'offDelayMs', 'deadband'],
+    ),
+    branch(
+      'event',
+      {
+        raiseOn: eventName,
+        clearOn: { type: 'array', minItems: 1, items: eventName },
+        instanceAttr: { type: 'string', minLength: 1 },
+      },
+      ['raiseOn', 'clearOn'],
+    ),
+    branch(
+      'consumption',
+      {
+        metric,
+        maxPerHour: { type: 'number', exclusiveMinimum: 0 },
+        windowMs: { type: 'integer', minimum: 60_000, maximum: 24 * 3_600_000 },
+        deadband: { type: 'number', minimum: 0 },
+      },
+      ['metric', 'maxPerHour', 'windowMs', 'deadband'],
+    ),
+    branch(
+      'counter-backwards',
+      { metric, tolerance: { type: 'number', minimum: 0 }, clearAfterMs: ms },
+      ['metric', 'tolerance', 'clearAfterMs'],
+    ),
+    branch('offline', { afterMs: { type: ['integer', 'null'], minimum: 1000, maximum: 7 * 24 * 3_600_000 } }, ['afterMs']),
+  ],
+} as const;
+
+const ruleMap = { type: 'object', propertyNames: ruleId, additionalProperties: { type: 'object' } } as const;
+
+/** JSON Schema of `rules:` in the site file. */
+export const rulesSectionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    chattering: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        count: { type: 'integer', minimum: 2, maximum: 100 },
+        windowMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
+        quietMs: { type: 'integer', minimum: 0, maximum: 24 * 3_600_000 },
+      },
+    },
+    kinds: { type: 'object', propertyNames: { enum: [...DEVICE_KINDS] }, additionalProperties: ruleMap },
+    devices: { type: 'object', additionalProperties: ruleMap },
+  },
+} as const;
+
+/** Values a new rule (an id no default has) gets when the site file leaves them out. */
+const NEW_RULE_DEFAULTS: Record<RuleType, Record<string, unknown>> = {
+  threshold: { enabled: true, forMs: 0, offDelayMs: 0, deadband: 0 },
+  event: { enabled: true },
+  consumption: { enabled: true, windowMs: 3_600_000, deadband: 0 },
+  'counter-backwards': { enabled: true, tolerance: 0, clearAfterMs: 3_600_000 },
+  offline: { enabled: true },
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false, discriminator: true });
+const validateSection = ajv.compile(rulesSectionSchema);
+const validateRule = ajv.compile(ruleSchema);
+
+type Entries = Record<string, Record<string, unknown>>;
+interface Section {
+  chattering?: Partial<ChatterPolicy>;
+  kinds?: Partial<Record<DeviceKind, Entries>>;
+  devices?: Record<string, Entries>;
+}
+
+/**
+ * Merges the default rules of each device kind with the site file's `rules` section and checks
+ * the result. Throws SiteConfigError whose problems name the path inside the site file.
+ */
+export function resolveRules(site: SiteConfig): RulesConfig {
+  const { config, problems } = checkRules(site);
+  if (problems.length > 0) throw new SiteConfigError(site.file, problems);
+  return config;
+}
+
+/** Like resolveRules, returning the problems instead of throwing. */
+export function checkRules(site: SiteConfig): { config: RulesConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const raw = site.rules ?? {};
+  const config: RulesConfig = { chatter: DEFAULT_CHATTER_POLICY, devices: new Map() };
+  const sectionValid = validateSection(raw);
+  if (!sectionValid) problems.push(...schemaProblems(validateSection.errors ?? [], '/rules'));
+  // Carry on with the well-formed parts so one run reports every problem.
+  const section = sectionValid ? (raw as Section) : wellFormed(raw);
+  config.chatter = { ...DEFAULT_CHATTER_POLICY, ...section.chattering };
+
+  const deviceIndex = new Map<string, { device: DeviceConfig; path: string }>();
+  site.buildings.forEach((b, bi) => b.devices.forEach((d, di) => deviceIndex.set(d.id, { device: d, path: `/buildings/${bi}/devices/${di}` })));
+  for (const id of Object.keys(section.devices ?? {})) {
+    if (!deviceIndex.has(id)) problems.push({ path: `/rules/devices/${id}`, reason: `no device '${id}' in the site` });
+  }
+
+  // Kind-level results are checked once per kind, not once per device.
+  const kindRules = new Map<DeviceKind, Map<string, { rule: Record<string, unknown>; path?: string }>>();
+  for (const kind of DEVICE_KINDS) {
+    kindRules.set(kind, mergeEntries(kind, baseRules(kind), section.kinds?.[kind] ?? {}, `/rules/kinds/${kind}`, problems));
+  }
+
+  for (const { device, path: devicePath } of deviceIndex.values()) {
+    const base = kindRules.get(device.kind)!;
+    const own = section.devices?.[device.id];
+    const merged = own ? mergeEntries(device.kind, base, own, `/rules/devices/${device.id}`, problems) : base;
+    const rules: ResolvedRule[] = [];
+    for (const [id, { rule, path }] of merged) {
+      const r = rule as unknown as Rule;
+      if (!r.enabled) continue;
+      const where = path ?? `/rules/kinds/${device.kind}/${id}`;
+      if ('metric' in r && path !== undefined && device.modbus && !device.modbus.profile.points.some((p) => p.metric === r.metric)) {
+        problems.push({ path: `${where}/metric`, reason: `device '${device.id}' (profile '${device.modbus.profile.name}') has no metric '${r.metric}'` });
+        continue;
+      }
+      if (r.type === 'threshold') {
+        const limit = typeof r.limit === 'number' ? r.limit : (device.params[r.limit.param] ?? r.limit.default);
+        if (limit === undefined) {
+          const param = (r.limit as { param: string }).param;
+          problems.push({ path: `${devicePath}/params`, reason: `rule '${id}' needs params.${param} (or disable the rule under /rules/devices/${device.id}/${id})` });
+          continue;
+        }
+        rules.push({ ...r, limit });
+      } else {
+        rules.push(r);
+      }
+    }
+    config.devices.set(device.id, { device, rules });
+  }
+  return { config, problems: dedupe(problems) };
+}
+
+const RULE_ID = new RegExp(ruleId.pattern);
+
+function wellFormed(raw: unknown): Section {
+  if (!isObject(raw)) return {};
+  const entries = (v: unknown): Entries =>
+    isObject(v) ? Object.fromEntries(Object.entries(v).filter(([id, e]) => RULE_ID.test(id) && isObject(e))) as Entries : {};
+  const kinds: Partial<Record<DeviceKind, Entries>> = {};
+  if (isObject(raw.kinds)) for (const k of DEVICE_KINDS) if (raw.kinds[k] !== undefined) kinds[k] = entries(raw.kinds[k]);
+  const devices: Record<string, Entries> = {};
+  if (isObject(raw.devices)) for (const [id, v] of Object.entries(raw.devices)) devices[id] = entries(v);
+  return { kinds, devices };
+}
+
+function baseRules(kind: DeviceKind): Map<string, { rule: Record<string, unknown>; path?: string }> {
+  return new Map(DEFAULT_RULES[kind].map((r) => [r.id, { rule: r as unknown as Record<string, unknown> }]));
+}
+
+/** Applies one level of overrides; every entry it touches is validated and remembers its path. */
+function mergeEntries(
+  kind: DeviceKind,
+  base: Map<string, { rule: Record<string, unknown>; path?: string }>,
+  entries: Entries,
+  at: string,
+  problems: ConfigProblem[],
+): Map<string, { rule: Record<string, unknown>; path?: string }> {
+  const out = new Map(base);
+  for (const [id, entry] of Object.entries(entries)) {
+    const path = `${at}/${id}`;
+    const previous = base.get(id)?.rule;
+    let rule: Record<string, unknown>;
+    if (previous) {
+      if (entry.type !== undefined && entry.type !== previous.type) {
+        problems.push({ path: `${path}/type`, reason: `rule '${id}' has type '${String(previous.type)}', which an override cannot change (use a new rule id)` });
+        continue;
+      }
+      rule = { ...previous, ...entry, id };
+      if (isObject(previous.title) && isObject(entry.title)) rule.title = { ...previous.title, ...entry.title };
+    } else {
+      const type = entry.type as RuleType | undefined;
+      if (type === undefined || !(type in NEW_RULE_DEFAULTS)) {
+        problems.push({
+          path: type === undefined ? path : `${path}/type`,
+          reason: type === undefined ? `'${id}' is not a default rule of '${kind}': a new rule needs a type` : `must be one of ${Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ')}`,
+        });
+        continue;
+      }
+      rule = { ...NEW_RULE_DEFAULTS[type], ...entry, id };
+    }
+    if (!validateRule(rule)) {
+      problems.push(...schemaProblems(validateRule.errors ?? [], path));
+      continue;
+    }
+    const events = DEVICE_EVENTS[kind] ?? [];
+    if (rule.type === 'event') {
+      const named: [string, unknown][] = [['raiseOn', rule.raiseOn], ...(rule.clearOn as string[]).map((e, i): [string, unknown] => [`clearOn/${i}`, e])];
+      const bad = named.filter(([, e]) => !events.includes(e as string));
+      for (const [field, e] of bad) {
+        problems.push({ path: `${path}/${field}`, reason: events.length ? `'${String(e)}' is not an event of '${kind}' (${events.join(', ')})` : `'${kind}' devices send no events` });
+      }
+      if (bad.length) continue;
+    }
+    out.set(id, { rule, path });
+  }
+  return out;
+}
+
+function schemaProblems(errors: ErrorObject[], prefix: string): ConfigProblem[] {
+  // propertyNames failures also report the inner keyword without the name; keep the named one.
+  const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && !e.schemaPath.includes('/propertyNames/'));
+  const chosen = specific.length > 0 ? specific : errors;
+  return chosen.map((e) => {
+    let reason = e.message ?? 'invalid';
+    let path = prefix + e.instancePath;
+    if (e.keyword === 'additionalProperties') reason = `unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    if (e.keyword === 'enum') reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    if (e.keyword === 'required') reason = `missing property '${(e.params as { missingProperty: string }).missingProperty}'`;
+    if (e.keyword === 'const') reason = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+    if (e.keyword === 'propertyNames') {
+      const name = (e.params as { propertyName: string }).propertyName;
+      path = `${path}/${name}`;
+      reason = prefix.endsWith('/rules') && e.instancePath === '/kinds' ? `unknown device kind '${name}' (known: ${DEVICE_KINDS.join(', ')})` : `'${name}' is not a valid rule id (lower-case letters, digits and '-')`;
+    }
+    if (e.keyword === 'discriminator') reason = `type must be one of ${Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ')}`;
+    return { path, reason };
+  });
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.path}|${p.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,490 @@
+import { EventEmitter } from 'node:events';
+import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
+import type { AlarmStateStore, TimerPhase } from '../alarms/alarm-store.ts';
+import { CounterWindow } from './counter-window.ts';
+import { resolveRules, type ResolvedRule, type ResolvedThresholdRule } from './rule-config.ts';
+import type { ConsumptionRule, CounterBackwardsRule, EventRule, OfflineRule } from './rule-types.ts';
+import { renderTitle } from './title-template.ts';
+
+export interface RulesEngineEvents extends AlarmEvents {
+  /** A store or rule failure; the engine carries on. */
+  error: [err: Error];
+  /** A timer was set that tick() must run at `due` (lets a scheduler wake up exactly then). */
+  due: [due: number];
+}
+
+export interface RulesEngineOptions {
+  site: SiteConfig;
+  store: AlarmStateStore;
+  clock?: () => number;
+  /** Share an AlarmService; by default the engine makes one over `store`. */
+  alarms?: AlarmService;
+  logger?: Logger;
+}
+
+/** Plain counters for /metrics. */
+export interface RulesEngineCounters {
+  readings: number;
+  events: number;
+  /** Readings or events from devices the site file does not know. */
+  unknownDevice: number;
+  errors: number;
+}
+
+interface DeviceRuntime {
+  device: DeviceConfig;
+  gateway: string;
+  byMetric: Map<string, MetricState[]>;
+  raiseOn: Map<string, EventState[]>;
+  clearOn: Map<string, EventState[]>;
+  offline?: OfflineState;
+}
+
+interface Timer {
+  phase: TimerPhase;
+  since: number;
+  due: number;
+}
+
+interface ThresholdState {
+  type: 'threshold';
+  rule: ResolvedThresholdRule;
+  rt: DeviceRuntime;
+  point: AlarmPoint;
+  active: boolean;
+  lastTs: number;
+  lastValue: number;
+  timer?: Timer;
+}
+
+interface ConsumptionState {
+  type: 'consumption';
+  rule: ConsumptionRule;
+  rt: DeviceRuntime;
+  point: AlarmPoint;
+  active: boolean;
+  lastTs: number;
+  lastValue?: number;
+  window: CounterWindow;
+}
+
+interface BackwardsState {
+  type: 'counter-backwards';
+  rule: CounterBackwardsRule;
+  rt: DeviceRuntime;
+  point: AlarmPoint;
+  active: boolean;
+  lastTs: number;
+  lastValue?: number;
+  lastDecreaseAt: number;
+}
+
+type MetricState = ThresholdState | ConsumptionState | BackwardsState;
+
+interface EventState {
+  rule: EventRule;
+  rt: DeviceRuntime;
+  /** Instances (fire zones) in alarm; '' for rules without instances. */
+  active: Set<string>;
+}
+
+interface OfflineState {
+  rule: OfflineRule;
+  rt: DeviceRuntime;
+  point: AlarmPoint;
+  lastSeen: number;
+  heard: boolean;
+  active: boolean;
+  byGateway: boolean;
+}
+
+export function alarmKey(device: string, ruleId: string, instance = ''): string {
+  return instance ? `${device}/${ruleId}/${instance}` : `${device}/${ruleId}`;
+}
+
+/**
+ * Evaluates the rules of every device of the site against readings, events and gateway status,
+ * and raises and clears alarms through an AlarmService. Time advances only through the timestamps
+ * it is given and tick(now): it sets no timers of its own. Per reading it does two map look-ups
+ * and writes to the store only when a timer starts or an alarm changes.
+ */
+export class RulesEngine extends EventEmitter<RulesEngineEvents> {
+  readonly alarms: AlarmService;
+  readonly counters: RulesEngineCounters = { readings: 0, events: 0, unknownDevice: 0, errors: 0 };
+  private readonly store: AlarmStateStore;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private readonly devices = new Map<string, DeviceRuntime>();
+  private readonly offline: OfflineState[] = [];
+  private readonly timers = new Map<string, ThresholdState>();
+
+  constructor(options: RulesEngineOptions) {
+    super();
+    const config = resolveRules(options.site);
+    this.store = options.store;
+    this.clock = options.clock ?? Date.now;
+    this.log = options.logger ?? createLogger('rules');
+    this.alarms = options.alarms ?? new AlarmService({ store: options.store, clock: this.clock, chatter: config.chatter });
+    this.alarms.on('alarm-raised', (a) => this.emit('alarm-raised', a));
+    this.alarms.on('alarm-cleared', (a) => this.emit('alarm-cleared', a));
+    this.alarms.on('alarm-updated', (u) => this.emit('alarm-updated', u));
+
+    const start = this.clock();
+    for (const { device, rules } of config.devices.values()) {
+      const rt: DeviceRuntime = { device, gateway: options.site.gateway.id, byMetric: new Map(), raiseOn: new Map(), clearOn: new Map() };
+      for (const rule of rules) this.compile(rt, rule, start);
+      this.devices.set(device.id, rt);
+    }
+    this.resume();
+  }
+
+  /** Starts the clock of devices not heard since start-up at `now` and runs every timer already due. */
+  restore(now: number): void {
+    for (const s of this.offline) if (!s.heard) s.lastSeen = Math.max(s.lastSeen, now);
+    this.tick(now);
+  }
+
+  onReading(r: Reading, gateway?: string): void {
+    this.counters.readings++;
+    const rt = this.devices.get(r.device);
+    if (!rt) {
+      this.counters.unknownDevice++;
+      return;
+    }
+    if (r.quality === 'bad' || r.value === null) return;
+    try {
+      if (gateway !== undefined && rt.gateway !== gateway) rt.gateway = gateway;
+      if (rt.offline) this.heard(rt.offline, r.ts);
+      const states = rt.byMetric.get(r.metric);
+      if (!states) return;
+      for (const s of states) {
+        if (r.ts <= s.lastTs) continue;
+        if (s.type === 'threshold') this.threshold(s, r.value, r.ts);
+        else if (s.type === 'consumption') this.consumption(s, r.value, r.ts);
+        else this.backwards(s, r.value, r.ts);
+      }
+    } catch (err) {
+      this.fail(err, { device: r.device, metric: r.metric });
+    }
+  }
+
+  onEvent(e: DeviceEvent, gateway?: string): void {
+    this.counters.events++;
+    const rt = this.devices.get(e.device);
+    if (!rt) {
+      this.counters.unknownDevice++;
+      return;
+    }
+    try {
+      if (gateway !== undefined && rt.gateway !== gateway) rt.gateway = gateway;
+      if (rt.offline) this.heard(rt.offline, e.ts);
+      for (const s of rt.raiseOn.get(e.event) ?? []) {
+        const instance = s.rule.instanceAttr ? String(e.attrs[s.rule.instanceAttr] ?? '') : '';
+        if (s.active.has(instance)) continue;
+        s.active.add(instance);
+        const point = this.eventPoint(s, instance);
+        this.alarms.trip(point, e.ts, { title: this.title(s.rule, rt, { instance }), ...(instance ? { details: { [s.rule.instanceAttr!]: instance } } : {}) });
+      }
+      for (const s of rt.clearOn.get(e.event) ?? []) {
+        const attr = s.rule.instanceAttr;
+        const instances = attr && e.attrs[attr] !== undefined ? [String(e.attrs[attr])] : [...s.active];
+        for (const instance of instances) {
+          if (!s.active.delete(instance)) continue;
+          this.alarms.returnToNormal(alarmKey(rt.device.id, s.rule.id, instance), e.ts);
+        }
+      }
+    } catch (err) {
+      this.fail(err, { device: e.device, event: e.event });
+    }
+  }
+
+  /** Gateway status; `online: false` is its last will and marks every device behind it offline. */
+  onGatewayStatus(gatewayId: string, online: boolean, ts: number): void {
+    try {
+      for (const rt of this.devices.values()) {
+        const s = rt.offline;
+        if (rt.gateway !== gatewayId || !s) continue;
+        if (!online) {
+          s.byGateway = true;
+          if (s.active) continue;
+          s.active = true;
+          this.alarms.trip(s.point, ts, { title: this.title(s.rule, rt, {}), details: { cause: 'gateway-offline', gateway: gatewayId } });
+        } else if (s.byGateway) {
+          s.byGateway = false;
+          // Event-only devices cannot prove they are back; their gateway's return has to.
+          if (s.active && s.rule.afterMs === null) {
+            s.active = false;
+            this.alarms.returnToNormal(s.point.key, ts);
+          }
+        }
+      }
+    } catch (err) {
+      this.fail(err, { gateway: gatewayId, online });
+    }
+  }
+
+  /** Runs every timer due at or before `now`: on- and off-delays, silent devices, shelves, chattering. */
+  tick(now: number): void {
+    try {
+      for (const s of this.timers.values()) if (s.timer && s.timer.due <= now) this.expire(s);
+      for (const s of this.offline) {
+        if (s.active || s.rule.afterMs === null) continue;
+        const due = s.lastSeen + s.rule.afterMs;
+        if (due > now) continue;
+        s.active = true;
+        this.alarms.trip(s.point, due, { title: this.title(s.rule, s.rt, {}), details: { cause: 'silent', lastSeen: s.lastSeen } });
+      }
+      this.alarms.tick(now);
+    } catch (err) {
+      this.fail(err, { tick: now });
+    }
+  }
+
+  /** The earliest time tick() has something to do, or undefined when nothing is pending. */
+  nextDue(): number | undefined {
+    let due = this.alarms.nextDue();
+    for (const s of this.timers.values()) if (s.timer && (due === undefined || s.timer.due < due)) due = s.timer.due;
+    for (const s of this.offline) {
+      if (s.active || s.rule.afterMs === null) continue;
+      const d = s.lastSeen + s.rule.afterMs;
+      if (due === undefined || d < due) due = d;
+    }
+    return due;
+  }
+
+  /** The rules in force for a device (after site overrides), for the API. */
+  rulesOf(deviceId: string): ResolvedRule[] {
+    const rt = this.devices.get(deviceId);
+    if (!rt) return [];
+    const out: ResolvedRule[] = [];
+    for (const states of rt.byMetric.values()) for (const s of states) out.push(s.rule);
+    for (const states of rt.raiseOn.values()) for (const s of states) out.push(s.rule);
+    if (rt.offline) out.push(rt.offline.rule);
+    return out;
+  }
+
+  private compile(rt: DeviceRuntime, rule: ResolvedRule, start: number): void {
+    const point = (metric?: string): AlarmPoint => ({
+      key: alarmKey(rt.device.id, rule.id),
+      ruleId: rule.id,
+      ruleType: rule.type,
+      device: rt.device.id,
+      building: rt.device.building,
+      kind: rt.device.kind,
+      ...(rt.device.unit !== undefined ? { unit: rt.device.unit } : {}),
+      ...(metric !== undefined ? { metric } : {}),
+      category: rule.category,
+      severity: rule.severity,
+    });
+    const addMetric = (s: MetricState): void => {
+      const list = rt.byMetric.get(s.rule.metric);
+      if (list) list.push(s);
+      else rt.byMetric.set(s.rule.metric, [s]);
+    };
+    switch (rule.type) {
+      case 'threshold':
+        addMetric({ type: 'threshold', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, lastValue: NaN });
+        break;
+      case 'consumption':
+        addMetric({ type: 'consumption', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, window: new CounterWindow(rule.windowMs) });
+        break;
+      case 'counter-backwards':
+        addMetric({ type: 'counter-backwards', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, lastDecreaseAt: -Infinity });
+        break;
+      case 'event': {
+        const s: EventState = { rule, rt, active: new Set() };
+        for (const [map, names] of [[rt.raiseOn, [rule.raiseOn]], [rt.clearOn, rule.clearOn]] as const) {
+          for (const name of names) {
+            const list = map.get(name);
+            if (list) list.push(s);
+            else map.set(name, [s]);
+          }
+        }
+        break;
+      }
+      case 'offline': {
+        const s: OfflineState = { rule, rt, point: point(), lastSeen: start, heard: false, active: false, byGateway: false };
+        rt.offline = s;
+        this.offline.push(s);
+        break;
+      }
+    }
+  }
+
+  /** Brings rule states in line with the open alarms and pending timers of a previous run. */
+  private resume(): void {
+    for (const alarm of this.alarms.listActive()) {
+      if (!alarm.conditionActive) continue;
+      const rt = this.devices.get(alarm.device);
+      if (!rt) continue;
+      for (const s of rt.byMetric.get(alarm.metric ?? '') ?? []) {
+        if (s.rule.id !== alarm.ruleId) continue;
+        s.active = true;
+        if (s.type === 'counter-backwards') s.lastDecreaseAt = alarm.lastTripAt;
+      }
+      for (const list of rt.raiseOn.values()) for (const s of list) if (s.rule.id === alarm.ruleId) s.active.add(alarm.instance ?? '');
+      if (rt.offline && rt.offline.rule.id === alarm.ruleId) {
+        rt.offline.active = true;
+        rt.offline.byGateway = alarm.details?.cause === 'gateway-offline';
+      }
+    }
+    for (const t of this.store.timers()) {
+      const s = this.thresholdState(t.device, t.ruleId);
+      if (!s || (t.phase === 'off-delay') !== s.active) {
+        this.store.deleteTimer(t.ruleId, t.device, t.instance);
+        continue;
+      }
+      s.timer = { phase: t.phase, since: t.since, due: t.due };
+      this.timers.set(alarmKey(t.device, t.ruleId), s);
+    }
+  }
+
+  private thresholdState(device: string, ruleId: string): ThresholdState | undefined {
+    const rt = this.devices.get(device);
+    if (!rt) return undefined;
+    for (const list of rt.byMetric.values()) for (const s of list) if (s.type === 'threshold' && s.rule.id === ruleId) return s;
+    return undefined;
+  }
+
+  private threshold(s: ThresholdState, v: number, ts: number): void {
+    if (s.timer && s.timer.due <= ts) this.expire(s);
+    s.lastTs = ts;
+    s.lastValue = v;
+    const { op, limit, deadband } = s.rule;
+    if (!s.active) {
+      const inAlarm = op === 'above' ? v > limit : v < limit;
+      if (!inAlarm) {
+        if (s.timer) this.stopTimer(s);
+      } else if (s.rule.forMs === 0) {
+        this.activate(s, ts);
+      } else if (!s.timer) {
+        this.startTimer(s, 'on-delay', ts, ts + s.rule.forMs);
+      }
+    } else {
+      const normal = op === 'above' ? v <= limit - deadband : v >= limit + deadband;
+      if (!normal) {
+        if (s.timer) this.stopTimer(s);
+      } else if (s.rule.offDelayMs === 0) {
+        this.deactivate(s, ts);
+      } else if (!s.timer) {
+        this.startTimer(s, 'off-delay', ts, ts + s.rule.offDelayMs);
+      }
+    }
+  }
+
+  private expire(s: ThresholdState): void {
+    const timer = s.timer!;
+    this.stopTimer(s);
+    if (timer.phase === 'on-delay') this.activate(s, timer.due);
+    else this.deactivate(s, timer.due);
+  }
+
+  private activate(s: ThresholdState, ts: number): void {
+    s.active = true;
+    const value = Number.isNaN(s.lastValue) ? undefined : s.lastValue;
+    this.alarms.trip(s.point, ts, {
+      title: this.title(s.rule, s.rt, { value, limit: s.rule.limit, metric: s.rule.metric }),
+      ...(value !== undefined ? { value } : {}),
+      limit: s.rule.limit,
+    });
+  }
+
+  private deactivate(s: ThresholdState, ts: number): void {
+    s.active = false;
+    this.alarms.returnToNormal(s.point.key, ts);
+  }
+
+  private startTimer(s: ThresholdState, phase: TimerPhase, since: number, due: number): void {
+    s.timer = { phase, since, due };
+    this.timers.set(s.point.key, s);
+    this.store.saveTimer({ ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due });
+    this.emit('due', due);
+  }
+
+  private stopTimer(s: ThresholdState): void {
+    delete s.timer;
+    this.timers.delete(s.point.key);
+    this.store.deleteTimer(s.rule.id, s.rt.device.id, '');
+  }
+
+  private consumption(s: ConsumptionState, v: number, ts: number): void {
+    if (s.lastValue !== undefined && v < s.lastValue) s.window.reset();
+    s.lastTs = ts;
+    s.lastValue = v;
+    const advance = s.window.add(ts, v);
+    const limit = (s.rule.maxPerHour * s.rule.windowMs) / 3_600_000;
+    if (!s.active && advance > limit) {
+      s.active = true;
+      this.alarms.trip(s.point, ts, {
+        title: this.title(s.rule, s.rt, { value: advance, limit, metric: s.rule.metric }),
+        value: advance,
+        limit,
+        details: { windowMs: s.rule.windowMs },
+      });
+    } else if (s.active && advance <= limit - s.rule.deadband && s.window.full(ts)) {
+      s.active = false;
+      this.alarms.returnToNormal(s.point.key, ts);
+    }
+  }
+
+  private backwards(s: BackwardsState, v: number, ts: number): void {
+    const previous = s.lastValue;
+    s.lastTs = ts;
+    s.lastValue = v;
+    if (previous !== undefined && v < previous - s.rule.tolerance) {
+      s.lastDecreaseAt = ts;
+      if (s.active) return;
+      s.active = true;
+      this.alarms.trip(s.point, ts, {
+        title: this.title(s.rule, s.rt, { value: v, metric: s.rule.metric }),
+        value: v,
+        details: { previous },
+      });
+    } else if (s.active && ts - s.lastDecreaseAt >= s.rule.clearAfterMs) {
+      s.active = false;
+      this.alarms.returnToNormal(s.point.key, ts);
+    }
+  }
+
+  private heard(s: OfflineState, ts: number): void {
+    s.heard = true;
+    if (ts > s.lastSeen) s.lastSeen = ts;
+    if (!s.active) return;
+    // A reading replayed from a gateway's outbox is history, not proof the device is back.
+    if (s.rule.afterMs !== null && s.lastSeen + s.rule.afterMs <= this.clock()) return;
+    s.active = false;
+    s.byGateway = false;
+    this.alarms.returnToNormal(s.point.key, ts);
+  }
+
+  private eventPoint(s: EventState, instance: string): AlarmPoint {
+    const d = s.rt.device;
+    return {
+      key: alarmKey(d.id, s.rule.id, instance),
+      ruleId: s.rule.id,
+      ruleType: 'event',
+      device: d.id,
+      building: d.building,
+      kind: d.kind,
+      ...(d.unit !== undefined ? { unit: d.unit } : {}),
+      ...(instance ? { instance } : {}),
+      category: s.rule.category,
+      severity: s.rule.severity,
+    };
+  }
+
+  private title(rule: ResolvedRule, rt: DeviceRuntime, vars: Record<string, string | number | undefined>) {
+    const d = rt.device;
+    return renderTitle(rule.title, { device: d.id, deviceName: d.name, building: d.building, unit: d.unit, ...vars });
+  }
+
+  private fail(err: unknown, context: Record<string, unknown>): void {
+    this.counters.errors++;
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else this.log.error({ err: error, ...context }, 'rule evaluation failed');
+  }
+}

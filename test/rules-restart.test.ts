@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { manualClock, newEngine, reading, tempDir } from './fixtures/rules/harness.ts';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const rules = { devices: { 'tank-1': { 'tank-level-high': { forMs: 30_000, offDelayMs: 10_000, deadband: 50 }, 'device-offline': { enabled: false } } } };
+let n = 0;
+const dbFile = () => join(tmp.dir, `alarms-${++n}.sqlite`);
+
+describe('restart during a running on-delay (same SQLite file, new engine)', () => {
+  it.each([
+    { restartAt: 20_000, ticks: [20_000, 25_000, 29_999], expectRaisedBeforeDue: false },
+    { restartAt: 45_000, ticks: [], expectRaisedBeforeDue: true },
+  ])('restart at $restartAt ms raises at the original due time (30 s)', ({ restartAt, ticks, expectRaisedBeforeDue }) => {
+    const file = dbFile();
+    const clock = manualClock();
+    const base = clock.now();
+    const first = newEngine({ file, clock: clock.now, rules });
+    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+    clock.set(base + 10_000);
+    first.engine.tick(clock.now());
+    expect(first.events).toEqual([]);
+    first.db.close();
+
+    clock.set(base + restartAt);
+    const second = newEngine({ file, clock: clock.now, rules });
+    second.engine.restore(clock.now());
+    for (const t of ticks) second.engine.tick(base + t);
+    expect(second.events.length > 0).toBe(expectRaisedBeforeDue);
+    second.engine.tick(base + Math.max(restartAt, 30_000));
+    expect(second.events.map((e) => e.type)).toEqual(['raised']);
+    expect(second.events[0]!.alarm.raisedAt).toBe(base + 30_000);
+    expect(second.engine.nextDue()).not.toBe(base + 30_000);
+    second.db.close();
+  });
+
+  it('a normal reading after the restart cancels the resumed on-delay', () => {
+    const file = dbFile();
+    const clock = manualClock();
+    const base = clock.now();
+    const first = newEngine({ file, clock: clock.now, rules });
+    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+    first.db.close();
+
+    clock.set(base + 20_000);
+    const second = newEngine({ file, clock: clock.now, rules });
+    second.engine.restore(clock.now());
+    expect(second.engine.nextDue()).toBe(base + 30_000);
+    second.engine.onReading(reading('tank-1', 'level_mm', 3700, base + 21_000));
+    second.engine.tick(base + 60_000);
+    expect(second.events).toEqual([]);
+    expect(second.store.timers()).toEqual([]);
+    second.db.close();
+  });
+
+  it('an alarm raised before the restart is cleared by the new engine, not raised again', () => {
+    const file = dbFile();
+    const clock = manualClock();
+    const base = clock.now();
+    const first = newEngine({ file, clock: clock.now, rules });
+    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+    first.engine.tick(base + 30_000);
+    expect(first.events.map((e) => e.type)).toEqual(['raised']);
+    const id = first.events[0]!.alarm.id;
+    // The value drops and the off-delay starts; then the process dies.
+    first.engine.onReading(reading('tank-1', 'level_mm', 3600, base + 40_000));
+    first.db.close();
+
+    clock.set(base + 45_000);
+    const second = newEngine({ file, clock: clock.now, rules });
+    second.engine.restore(clock.now());
+    expect(second.engine.alarms.listActive().map((a) => a.id)).toEqual([id]);
+    second.engine.tick(base + 49_999);
+    expect(second.events).toEqual([]);
+    second.engine.tick(base + 50_000);
+    expect(second.events.map((e) => [e.type, e.alarm.id, e.alarm.state, e.alarm.clearedAt])).toEqual([
+      ['cleared', id, 'cleared-unacknowledged', base + 50_000],
+    ]);
+    second.db.close();
+  });
+});

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../server/db/database.ts';
+import { WorkOrderTransitionError } from '../server/work-orders/errors.ts';
+import { waitFor } from './harness/ports.ts';
+import type { AlarmInput, WorkOrder, WorkOrderEvent } from '../server/work-orders/types.ts';
+import { WorkOrderService } from '../server/work-orders/work-order-service.ts';
+
+const T0 = Date.parse('2024-11-23T02:00:00Z');
+
+function setup(file = ':memory:') {
+  const db = openDatabase(file);
+  db.prepare("INSERT OR IGNORE INTO users (id, username, display_name, role, password_hash, created_at) VALUES (1, 'wang', 'Wang Fang', 'engineer', 'x', 0)").run();
+  const clock = { now: T0 };
+  const changes: Array<[WorkOrder, WorkOrderEvent]> = [];
+  const service = new WorkOrderService({ db, clock: () => clock.now, onChange: (wo, ev) => changes.push([wo, ev]) });
+  return { db, clock, changes, service };
+}
+
+const fireAlarm = (at: number, over: Partial<AlarmInput> = {}): AlarmInput => ({
+  deviceId: 'B1-FP-01',
+  building: 'B1',
+  ruleId: 'fire-panel.alarm',
+  category: 'fire-safety',
+  priority: 'critical',
+  title: 'Fire alarm B1',
+  detail: 'zone B1-3F-east in alarm',
+  at,
+  ...over,
+});
+
+function closeSatisfied(service: WorkOrderService, id: number) {
+  for (const [action, payload] of [['acknowledge', {}], ['start', {}], ['resolve', {}], ['callback', { outcome: 'satisfied' }], ['close', {}]] as const) {
+    service.act(id, action, 1, payload as never);
+  }
+}
+
+describe('raiseFromAlarm', () => {
+  let ctx: ReturnType<typeof setup>;
+  beforeAll(() => {
+    ctx = setup();
+  });
+  afterAll(() => ctx.db.close());
+
+  it('1,000 repeats of one (device, rule) make one work order with 1,000 occurrences, each on the timeline', () => {
+    const { service, db } = ctx;
+    const results = Array.from({ length: 1_000 }, (_, i) => service.raiseFromAlarm(fireAlarm(T0 + i * 1_000)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const id = results[0]!.workOrder.id;
+    expect(new Set(results.map((r) => r.workOrder.id))).toEqual(new Set([id]));
+    const wo = service.get(id);
+    expect(wo).toMatchObject({ source: 'alarm', state: 'open', occurrences: 1_000, lastOccurrenceAt: T0 + 999_000, createdAt: T0, createdBy: null, deviceId: 'B1-FP-01' });
+    expect(wo.timeline).toHaveLength(1_000);
+    expect(wo.timeline[0]).toMatchObject({ action: 'raise', by: null, at: T0, toState: 'open' });
+    expect(wo.timeline.slice(1).every((e, i) => e.action === 'occurrence' && e.at === T0 + (i + 1) * 1_000 && e.details.occurrence === i + 2)).toBe(true);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM work_orders').get() as { n: number }).n).toBe(1);
+    expect(ctx.changes).toHaveLength(1_000);
+  });
+
+  it('a repeat on a work order in progress (not closed) still adds an occurrence', () => {
+    const { service } = ctx;
+    const id = service.list({ deviceId: 'B1-FP-01' }).items[0]!.id;
+    service.act(id, 'acknowledge', 1);
+    service.act(id, 'start', 1);
+    const again = service.raiseFromAlarm(fireAlarm(T0 + 2_000_000));
+    expect(again).toMatchObject({ created: false, workOrder: { id, state: 'in_progress', occurrences: 1_001 } });
+  });
+
+  it('another rule or another device opens its own work order', () => {
+    const { service } = ctx;
+    const fault = service.raiseFromAlarm(fireAlarm(T0, { ruleId: 'fire-panel.fault', priority: 'medium' }));
+    const other = service.raiseFromAlarm(fireAlarm(T0, { deviceId: 'B2-FP-01', building: 'B2' }));
+    expect(fault.created && other.created).toBe(true);
+    expect(new Set([fault.workOrder.id, other.workOrder.id]).size).toBe(2);
+  });
+
+  it('after close, the next alarm opens a new work order; the closed one cannot be reopened while the new one is open', () => {
+    const { service } = ctx;
+    const id = service.list({ deviceId: 'B1-FP-01', state: 'in_progress' }).items[0]!.id;
+    service.act(id, 'resolve', 1);
+    service.act(id, 'callback', 1, { outcome: 'satisfied' });
+    service.act(id, 'close', 1);
+    const next = service.raiseFromAlarm(fireAlarm(T0 + 3_000_000));
+    expect(next.created).toBe(true);
+    expect(next.workOrder).toMatchObject({ state: 'open', occurrences: 1 });
+    expect(next.workOrder.id).not.toBe(id);
+    expect(() => service.act(id, 'reopen', 1)).toThrow(WorkOrderTransitionError);
+    expect(() => service.act(id, 'reopen', 1)).toThrow(new RegExp(`work order ${next.workOrder.id} is already open`));
+    closeSatisfied(service, next.workOrder.id);
+    expect(service.act(id, 'reopen', 1).workOrder.state).toBe('reopened');
+    expect(service.raiseFromAlarm(fireAlarm(T0 + 4_000_000)).workOrder.id).toBe(id);
+  });
+
+  it('the unique index itself refuses a second open work order for a (device, rule)', () => {
+    const { db } = ctx;
+    const insert = () =>
+      db
+        .prepare(
+          "INSERT INTO work_orders (source, category, priority, state, title, building, device_id, rule_id, created_at, updated_at, response_due_at, last_occurrence_at) VALUES ('alarm', 'fire-safety', 'critical', 'open', 't', 'B2', 'B2-FP-01', 'fire-panel.alarm', 0, 0, 0, 0)",
+        )
+        .run();
+    expect(insert).toThrow(/UNIQUE constraint failed/);
+  });
+});
+
+describe('raiseFromAlarm from two processes on one database file', () => {
+  let dir: string;
+  let db: Database;
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fm-wo-race-'));
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    db?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('still makes one work order holding every occurrence', async () => {
+    const file = join(dir, 'records.db');
+    openDatabase(file).close();
+    const script = fileURLToPath(new URL('./fixtures/work-orders/raise-alarms.ts', import.meta.url));
+    const perProcess = 150;
+    const start = (label: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(perProcess), label], { stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (err += d));
+      const ready = waitFor(() => out.startsWith('ready\n') || child.exitCode !== null, 30_000, `raise-alarms ${label} ready`);
+      const done = new Promise<{ created: number; raised: number }>((resolve, reject) => {
+        child.on('close', (code) => {
+          if (code === 0) resolve(JSON.parse(out.slice('ready\n'.length)) as { created: number; raised: number });
+          else reject(new Error(`raise-alarms ${label} exited ${code}: ${err}`));
+        });
+      });
+      return { child, ready, done };
+    };
+    const workers = [start('a'), start('b')];
+    await Promise.all(workers.map((w) => w.ready));
+    for (const w of workers) w.child.stdin.write('go\n');
+    const results = await Promise.all(workers.map((w) => w.done));
+    expect(results.map((r) => r.raised)).toEqual([perProcess, perProcess]);
+    expect(results[0]!.created + results[1]!.created).toBe(1);
+    db = openDatabase(file);
+    const rows = db.prepare('SELECT id, occurrences FROM work_orders').all() as Array<{ id: number; occurrences: number }>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.occurrences).toBe(2 * perProcess);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM work_order_events WHERE work_order_id = ?').get(rows[0]!.id) as { n: number }).n).toBe(2 * perProcess);
+  });
+});
