@@ -103,7 +103,7 @@ export class Gateway {
     this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
 
     this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, logger });
-    this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), this.options.storeRecordsPerWrite ?? 64);
+    this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), this.options.storeRecordsPerWrite ?? 64, site.gateway.store.flushIntervalMs);
 
     if (upstreamEnabled) {
       const upstreamOptions: ConstructorParameters<typeof UpstreamPublisher>[0] = {
@@ -117,7 +117,7 @@ export class Gateway {
       this.upstream = new UpstreamPublisher(upstreamOptions);
       this.upstream.on('error', (err) => this.log.warn({ err: err.message }, 'upstream problem'));
       await this.upstream.start();
-      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256);
+      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256, 0);
     }
     this.storeLoop.start();
     this.upstreamLoop?.start();
@@ -169,11 +169,12 @@ export class Gateway {
     return h;
   }
 
-  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number): DeliveryLoop {
+  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number, lingerMs: number): DeliveryLoop {
     const loop = new DeliveryLoop({
       consumer: this.outbox.consumer(name),
       deliver,
       maxRecordsPerDelivery: maxRecords,
+      lingerMs,
       logger: this.log.child({ component: `delivery-${name}` }),
       metrics: this.metrics,
     });

@@ -12,6 +12,11 @@ export interface DeliveryLoopOptions {
   maxRecordsPerDelivery?: number;
   /** Default 8 MiB of payload. */
   maxBytesPerDelivery?: number;
+  /**
+   * Batching by size and time: when fewer than maxRecordsPerDelivery records wait, hold the
+   * delivery up to this long for more to arrive. Default 0: deliver at once.
+   */
+  lingerMs?: number;
   /** Retry delay after a failure: doubles from initialMs (200) up to maxMs (10,000). */
   backoff?: { initialMs?: number; maxMs?: number };
   /** At most one `error` event per interval while the target stays down. Default 10,000 ms. */
@@ -76,6 +81,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   private readonly deliver: (records: OutboxRecord[]) => Promise<void>;
   private readonly maxRecords: number;
   private readonly maxBytes: number;
+  private readonly lingerMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly reports: ReportLimiter;
@@ -99,6 +105,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     this.deliver = opts.deliver;
     this.maxRecords = opts.maxRecordsPerDelivery ?? 500;
     this.maxBytes = opts.maxBytesPerDelivery ?? 8 * 1024 * 1024;
+    this.lingerMs = opts.lingerMs ?? 0;
     this.initialBackoffMs = opts.backoff?.initialMs ?? 200;
     this.maxBackoffMs = opts.backoff?.maxMs ?? 10_000;
     this.reports = new ReportLimiter(opts.errorIntervalMs ?? 10_000);
@@ -141,6 +148,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let records: OutboxRecord[];
+      if (this.lingerMs > 0 && this.consecutiveFailures === 0) await this.linger(signal);
       try {
         records = await this.consumer.read(this.maxRecords, this.maxBytes);
       } catch (err) {
@@ -165,6 +173,17 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
       const seq = (records.at(-1) as OutboxRecord).seq;
       // The cursor moves at once, so the next read does not wait for the cursor file's fsync.
       this.committing = this.consumer.commit(seq).catch((err: unknown) => this.failed('commit', 0, err, false));
+    }
+  }
+
+  /** Waits until a full delivery is pending, lingerMs has passed since the first record, or stop. */
+  private async linger(signal: AbortSignal): Promise<void> {
+    if (this.consumer.pending === 0 && !(await this.consumer.waitForData(signal))) return;
+    const deadline = Date.now() + this.lingerMs;
+    while (!signal.aborted && this.consumer.pending < this.maxRecords) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      if (!(await sleep(Math.min(left, 20), signal))) return;
     }
   }
 
