@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logger.ts';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import type { SiteConfig } from '../common/site/types.ts';
@@ -56,6 +57,7 @@ export class Gateway {
   private upstream: UpstreamPublisher | undefined;
   private upstreamLoop: DeliveryLoop | undefined;
   private connectors: Connector[] = [];
+  private readonly storeLatency;
   readonly ingest: Ingest;
 
   constructor(private readonly options: GatewayOptions) {
@@ -64,6 +66,7 @@ export class Gateway {
     this.metrics = options.metrics ?? new MetricsRegistry();
     const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox, per device kind');
     const eventsIn = this.metrics.counter('fm_gateway_events_total', 'Device events accepted into the outbox');
+    this.storeLatency = this.metrics.summary('fm_store_write_seconds', 'Time the reading store takes to accept one write');
     const refused = this.metrics.counter('fm_gateway_refused_records_total', 'Submissions the outbox refused (full, reject-new)');
     this.ingest = {
       submit: async (readings: Reading[], events: DeviceEvent[]) => {
@@ -194,8 +197,10 @@ export class Gateway {
       for (const x of b.readings) readings.push(x);
       for (const e of b.events) events.push(e);
     }
+    const started = performance.now();
     try {
       await this.store.write(readings, events);
+      this.storeLatency.observe((performance.now() - started) / 1000);
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
         await this.setAside(records, err);

@@ -14,7 +14,7 @@ abstract class Metric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'gauge',
+    readonly type: 'counter' | 'gauge' | 'summary',
   ) {}
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;
@@ -46,6 +46,39 @@ export class Gauge extends Metric {
   }
 }
 
+/**
+ * Durations and sizes: count, sum, and the 0.5/0.9/0.99 quantiles of the last 1,024 observations
+ * (a sliding window, so the quantiles follow the current behaviour rather than all history).
+ */
+export class Summary extends Metric {
+  private readonly window = new Float64Array(1024);
+  private observed = 0;
+  private sum = 0;
+  constructor(name: string, help: string) {
+    super(name, help, 'summary');
+  }
+  observe(value: number): void {
+    this.window[this.observed % this.window.length] = value;
+    this.observed++;
+    this.sum += value;
+  }
+  get count(): number {
+    return this.observed;
+  }
+  quantile(q: number): number {
+    const n = Math.min(this.observed, this.window.length);
+    if (n === 0) return Number.NaN;
+    const sorted = Array.from(this.window.subarray(0, n)).sort((a, b) => a - b);
+    return sorted[Math.min(n - 1, Math.floor(q * n))] as number;
+  }
+  override render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} summary`];
+    for (const q of [0.5, 0.9, 0.99]) lines.push(`${this.name}{quantile="${q}"} ${this.observed ? this.quantile(q) : 'NaN'}`);
+    lines.push(`${this.name}_sum ${this.sum}`, `${this.name}_count ${this.observed}`);
+    return lines.join('\n');
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
   private readonly collectors: (() => void)[] = [];
@@ -55,6 +88,9 @@ export class MetricsRegistry {
   }
   gauge(name: string, help: string): Gauge {
     return this.register(name, () => new Gauge(name, help)) as Gauge;
+  }
+  summary(name: string, help: string): Summary {
+    return this.register(name, () => new Summary(name, help)) as Summary;
   }
   /** Runs before each render, to refresh gauges that are read rather than pushed. */
   onCollect(fn: () => void): void {
