@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_SITE_FILE, SiteConfigError, loadSiteFile } from '../common/site/load.ts';
+import { DEMO_SITE_FILE, SiteConfigError, interpolateEnvironment, loadSiteFile } from '../common/site/load.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures/site');
 const broken = readdirSync(fixtures)
@@ -64,4 +65,27 @@ describe.each(broken)('broken site file $name', ({ file, expected }) => {
 
 it('a missing site file names the file', () => {
   expect(() => loadSiteFile('/nonexistent/site.yaml')).toThrow(/\/nonexistent\/site\.yaml: invalid site file\n {2}\/: cannot read file/);
+});
+
+describe('environment variables in the site file', () => {
+  const missing: [string, number][] = [];
+  const onMissing = (name: string, line: number): void => {
+    missing.push([name, line]);
+  };
+
+  it.each([
+    ['host: ${FM_HOST}', { FM_HOST: '10.0.0.5' }, 'host: 10.0.0.5'],
+    ['host: ${FM_HOST:-127.0.0.1}', {}, 'host: 127.0.0.1'],
+    ['host: ${FM_HOST:-127.0.0.1}', { FM_HOST: 'plc-1' }, 'host: plc-1'],
+    ['literal: $${NOT_A_VAR}', {}, 'literal: ${NOT_A_VAR}'],
+  ])('%s', (text, env, expected) => {
+    expect(interpolateEnvironment(text, env, onMissing)).toBe(expected);
+  });
+
+  it('names a variable that is unset and has no default, with its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-site-'));
+    const file = join(dir, 'site.yaml');
+    writeFileSync(file, 'site: { id: s1, name: Test }\nbuildings:\n  - { id: B1, name: "${FM_UNSET_BUILDING_NAME}" }\n');
+    expect(() => loadSiteFile(file)).toThrow(/line 3: environment variable FM_UNSET_BUILDING_NAME is not set/);
+  });
 });

@@ -32,6 +32,11 @@ export function loadSiteFile(file: string = process.env.SITE_CONFIG || DEMO_SITE
   } catch (err) {
     throw new SiteConfigError(file, [{ path: '', reason: `cannot read file: ${(err as Error).message}` }]);
   }
+  const missing: { path: string; reason: string }[] = [];
+  text = interpolateEnvironment(text, process.env, (name, line) =>
+    missing.push({ path: `line ${line}`, reason: `environment variable ${name} is not set (write \${${name}:-default} for a default)` }),
+  );
+  if (missing.length > 0) throw new SiteConfigError(file, missing);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new SiteConfigError(
@@ -40,6 +45,25 @@ export function loadSiteFile(file: string = process.env.SITE_CONFIG || DEMO_SITE
     );
   }
   return parseSiteConfig(doc.toJS(), file);
+}
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` with the environment's values, so that one site file
+ * serves several deployments (hosts, credentials). `$${` stands for a literal `${`.
+ */
+export function interpolateEnvironment(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  onMissing: (name: string, line: number) => void,
+): string {
+  return text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined, offset: number) => {
+    if (match.startsWith('$$')) return match.slice(1);
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+    if (fallback !== undefined) return fallback;
+    onMissing(name, text.slice(0, offset).split('\n').length);
+    return match;
+  });
 }
 
 /** Validates and normalises an already parsed site description (used by tests and tools). */
