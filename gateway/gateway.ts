@@ -27,6 +27,9 @@ export interface GatewayOptions {
   upstream?: boolean;
   upstreamUsername?: string;
   upstreamPassword?: string;
+  /** Credentials on the device broker (GATEWAY_MQTT_USERNAME/PASSWORD when it is the server's broker too). */
+  deviceBrokerUsername?: string;
+  deviceBrokerPassword?: string;
   logger: Logger;
   metrics?: MetricsRegistry;
   /** Store readings in records of at most this many outbox batches per write. Default 64. */
@@ -64,7 +67,7 @@ export class Gateway {
     this.site = options.site;
     this.log = options.logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
-    const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox, per device kind');
+    const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox');
     const eventsIn = this.metrics.counter('fm_gateway_events_total', 'Device events accepted into the outbox');
     this.storeLatency = this.metrics.summary('fm_store_write_seconds', 'Time the reading store takes to accept one write');
     const refused = this.metrics.counter('fm_gateway_refused_records_total', 'Submissions the outbox refused (full, reject-new)');
@@ -105,7 +108,7 @@ export class Gateway {
     });
     this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
 
-    this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, logger });
+    this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, batchSize: site.gateway.store.batchSize, logger });
     this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), this.options.storeRecordsPerWrite ?? 64, site.gateway.store.flushIntervalMs);
 
     if (upstreamEnabled) {
@@ -220,7 +223,15 @@ export class Gateway {
   }
 
   private async startConnectors(): Promise<void> {
-    const ctx = { site: this.site, ingest: this.ingest, metrics: this.metrics, logger: this.log, deviceBrokerUrl: this.options.deviceBrokerUrl };
+    const ctx = {
+      site: this.site,
+      ingest: this.ingest,
+      metrics: this.metrics,
+      logger: this.log,
+      deviceBrokerUrl: this.options.deviceBrokerUrl,
+      deviceBrokerUsername: this.options.deviceBrokerUsername,
+      deviceBrokerPassword: this.options.deviceBrokerPassword,
+    };
     for (const [name, entry] of Object.entries(CONNECTORS)) {
       if (!entry.wanted(this.site)) continue;
       const connector = entry.create(ctx);

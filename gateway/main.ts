@@ -1,4 +1,4 @@
-import { brokerUrl, readEnvironment, type Environment } from '../common/env.ts';
+import { brokerUrl, EnvironmentError, readEnvironment, type Environment } from '../common/env.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
@@ -16,8 +16,9 @@ export interface RunningGateway {
 export async function runGateway(env: Environment = readEnvironment(), logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
   const site = loadSiteFile(file);
-  const httpPort = Number(process.env.GATEWAY_HTTP_PORT ?? 9102);
-  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`GATEWAY_HTTP_PORT=${process.env.GATEWAY_HTTP_PORT}: must be a TCP port number`);
+  const rawHttpPort = process.env.GATEWAY_HTTP_PORT || '9102';
+  const httpPort = Number(rawHttpPort);
+  if (!/^\d+$/.test(rawHttpPort) || httpPort > 65535) throw new EnvironmentError(`GATEWAY_HTTP_PORT=${rawHttpPort}: must be a TCP port number (0-65535)`);
   const url = brokerUrl(env);
   const gateway = new Gateway({
     site,
@@ -27,17 +28,30 @@ export async function runGateway(env: Environment = readEnvironment(), logger: L
     upstreamBrokerUrl: process.env.UPSTREAM_MQTT_URL || url,
     ...(process.env.GATEWAY_MQTT_USERNAME ? { upstreamUsername: process.env.GATEWAY_MQTT_USERNAME } : {}),
     ...(process.env.GATEWAY_MQTT_PASSWORD ? { upstreamPassword: process.env.GATEWAY_MQTT_PASSWORD } : {}),
+    ...(process.env.DEVICE_MQTT_USERNAME || process.env.GATEWAY_MQTT_USERNAME
+      ? { deviceBrokerUsername: (process.env.DEVICE_MQTT_USERNAME || process.env.GATEWAY_MQTT_USERNAME) as string }
+      : {}),
+    ...(process.env.DEVICE_MQTT_PASSWORD || process.env.GATEWAY_MQTT_PASSWORD
+      ? { deviceBrokerPassword: (process.env.DEVICE_MQTT_PASSWORD || process.env.GATEWAY_MQTT_PASSWORD) as string }
+      : {}),
     logger,
   });
-  await gateway.start();
-  const http = await startGatewayHttp({ port: httpPort, metrics: gateway.metrics, health: () => gateway.health() });
+  let http: Awaited<ReturnType<typeof startGatewayHttp>>;
+  try {
+    await gateway.start();
+    http = await startGatewayHttp({ port: httpPort, metrics: gateway.metrics, health: () => gateway.health() });
+  } catch (err) {
+    // A half-started gateway would keep its broker sessions, loops and the outbox lock.
+    await gateway.stop().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'stopping the half-started gateway failed'));
+    throw err;
+  }
   const unwatch = watchSiteFile({ file, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
   logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
   return {
     gateway,
     httpPort: http.port,
     stop: async () => {
-      unwatch();
+      await unwatch();
       await http.close();
       await gateway.stop();
     },

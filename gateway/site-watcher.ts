@@ -14,13 +14,15 @@ export function watchSiteFile(opts: {
   metrics: MetricsRegistry;
   apply: (site: SiteConfig) => Promise<void>;
   intervalMs?: number;
-}): () => void {
+}): () => Promise<void> {
   const errors = opts.metrics.counter('fm_config_reload_errors_total', 'Changes of the site file refused because they are invalid');
   const reloads = opts.metrics.counter('fm_config_reloads_total', 'Changes of the site file applied');
   let applying = Promise.resolve();
+  let stopped = false;
   const onChange = (curr: { mtimeMs: number }, prev: { mtimeMs: number }): void => {
     if (curr.mtimeMs === prev.mtimeMs) return;
     applying = applying.then(async () => {
+      if (stopped) return;
       let site: SiteConfig;
       try {
         site = loadSiteFile(opts.file);
@@ -39,5 +41,10 @@ export function watchSiteFile(opts: {
     });
   };
   watchFile(opts.file, { interval: opts.intervalMs ?? 1000, persistent: false }, onChange);
-  return () => unwatchFile(opts.file, onChange);
+  // Stopping waits for a change being applied, so the caller never stops what it is still starting.
+  return () => {
+    stopped = true;
+    unwatchFile(opts.file, onChange);
+    return applying;
+  };
 }

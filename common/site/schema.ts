@@ -101,7 +101,7 @@ export const siteSchema = {
           properties: {
             batchSize: { type: 'integer', minimum: 1, maximum: 100000 },
             flushIntervalMs: { type: 'integer', minimum: 1, maximum: 60000 },
-            retention: { type: 'string', pattern: '^(INF|[0-9]+[hdw])$' },
+            retention: { type: 'string', pattern: '^(INF|[1-9][0-9]*[hdw])$', description: 'INF, or at least 1h: N h, d or w' },
           },
         },
       },

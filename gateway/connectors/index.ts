@@ -10,8 +10,10 @@ export interface ConnectorContext {
   ingest: Ingest;
   metrics: MetricsRegistry;
   logger: Logger;
-  /** Broker the MQTT devices publish to. */
+  /** Broker the MQTT devices publish to, and the gateway's credentials there. */
   deviceBrokerUrl: string;
+  deviceBrokerUsername?: string | undefined;
+  deviceBrokerPassword?: string | undefined;
 }
 
 /** Every connector the gateway runs, by name. A connector with no device in the site file is not started. */
@@ -23,6 +25,14 @@ export const CONNECTORS: Record<string, { wanted(site: SiteConfig): boolean; cre
   mqtt: {
     wanted: (site) => site.devices.some((d) => d.mqtt),
     create: (ctx) =>
-      new MqttConnector({ site: ctx.site, brokerUrl: ctx.deviceBrokerUrl, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger }),
+      new MqttConnector({
+        site: ctx.site,
+        brokerUrl: ctx.deviceBrokerUrl,
+        ingest: ctx.ingest,
+        metrics: ctx.metrics,
+        logger: ctx.logger,
+        ...(ctx.deviceBrokerUsername ? { username: ctx.deviceBrokerUsername } : {}),
+        ...(ctx.deviceBrokerPassword ? { password: ctx.deviceBrokerPassword } : {}),
+      }),
   },
 };

@@ -11,6 +11,8 @@ export interface ReadingStoreConfig {
   dataDir: string;
   /** `365d`, `30d`, `12h`, `INF`. */
   retention: string;
+  /** Readings per InfluxDB write request (site file gateway.store.batchSize). */
+  batchSize?: number;
   logger?: Logger;
 }
 
@@ -19,7 +21,7 @@ export function createReadingStore(config: ReadingStoreConfig): ReadingStore {
   const retention = normaliseRetention(config.retention);
   const logger = config.logger?.child({ component: 'reading-store' });
   if (config.influxUrl) {
-    return new InfluxReadingStore({ url: config.influxUrl, retention, ...(logger ? { logger } : {}) });
+    return new InfluxReadingStore({ url: config.influxUrl, retention, ...(config.batchSize ? { batchSize: config.batchSize } : {}), ...(logger ? { logger } : {}) });
   }
   const ms = retentionMs(retention);
   return new SqliteReadingStore({
