@@ -136,6 +136,9 @@ export class Gateway {
 
   /** Applies a new site file: connectors restart with its devices; the outbox and store carry on. */
   async reconfigure(site: SiteConfig): Promise<void> {
+    if (JSON.stringify(site.gateway) !== JSON.stringify(this.site.gateway)) {
+      this.log.warn({ file: site.file }, 'changes to the gateway section (id, outbox, store) take effect at the next restart');
+    }
     await this.stopConnectors();
     this.site = site;
     await this.startConnectors();
