@@ -4,10 +4,9 @@ import { DoorController } from './door-controller.ts';
 import { ElectricMeter } from './electric-meter.ts';
 import { EmergencyButton } from './emergency-button.ts';
 import { FirePanel } from './fire-panel.ts';
-import { GasMeter } from './gas-meter.ts';
+import { GasMeter, WaterMeter } from './volume-meter.ts';
 import type { Household } from './household.ts';
 import type { ModelContext } from './model.ts';
-import { WaterMeter } from './water-meter.ts';
 import { WaterTank } from './water-tank.ts';
 
 /** Every simulated device; `kind` tells which. */

@@ -10,6 +10,7 @@ import {
   isActive,
   retrippedState,
   type Alarm,
+  type AlarmPoint,
   type AlarmCategory,
   type AlarmSeverity,
   type LocalizedText,
@@ -17,20 +18,7 @@ import {
 } from './alarm.ts';
 import type { AlarmHistoryQuery, AlarmStateStore } from './alarm-store.ts';
 
-/** What a rule knows about the alarm point it trips. */
-export interface AlarmPoint {
-  key: string;
-  ruleId: string;
-  ruleType: string;
-  device: string;
-  building: string;
-  kind: DeviceKind;
-  unit?: string;
-  instance?: string;
-  metric?: string;
-  category: AlarmCategory;
-  severity: AlarmSeverity;
-}
+export type { AlarmPoint };
 
 export interface TripFacts {
   title: LocalizedText;

@@ -26,9 +26,8 @@ export interface Shelf {
   until: number;
 }
 
-/** One alarm, from the moment it was raised until it is cleared and acknowledged. Times are epoch ms. */
-export interface Alarm {
-  id: string;
+/** What a rule knows about the alarm point it trips. */
+export interface AlarmPoint {
   /** Identity of the alarm point: `{device}/{ruleId}` plus `/{instance}` (a fire zone) when the rule has instances. */
   key: string;
   ruleId: string;
@@ -42,6 +41,11 @@ export interface Alarm {
   metric?: string;
   category: AlarmCategory;
   severity: AlarmSeverity;
+}
+
+/** One alarm, from the moment it was raised until it is cleared and acknowledged. Times are epoch ms. */
+export interface Alarm extends AlarmPoint {
+  id: string;
   title: LocalizedText;
   state: AlarmState;
   /** Whether the process condition is in alarm now. Differs from `state` only while chattering holds the alarm. */
