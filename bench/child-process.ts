@@ -28,7 +28,7 @@ process.on('exit', () => {
 export function forkTs(file: string, opts: ForkOptions = {}): BenchChild {
   const proc = fork(file, opts.args ?? [], {
     execArgv: ['--import', 'tsx', ...(opts.nodeFlags ?? [])],
-    env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...opts.env },
+    env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', ...opts.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   live.add(proc);

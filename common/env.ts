@@ -9,6 +9,8 @@ export interface Environment {
   dataDir: string;
   logLevel: string;
   siteConfig: string | undefined;
+  /** ADMIN_USERNAME / ADMIN_PASSWORD: the first administrator of an estate that is not the demo (no default). */
+  admin?: { username: string; password: string } | undefined;
 }
 
 export class EnvironmentError extends Error {
@@ -36,6 +38,14 @@ function url(name: string, protocols: string[], env: NodeJS.ProcessEnv): string 
   return raw;
 }
 
+function admin(env: NodeJS.ProcessEnv): Environment['admin'] {
+  const username = env.ADMIN_USERNAME || undefined;
+  const password = env.ADMIN_PASSWORD || undefined;
+  if (username === undefined && password === undefined) return undefined;
+  if (username === undefined || password === undefined) throw new EnvironmentError('ADMIN_USERNAME and ADMIN_PASSWORD: set both, or neither');
+  return { username, password };
+}
+
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const influxUrl = url('INFLUX_URL', ['http:', 'https:'], env);
   if (influxUrl && new URL(influxUrl).pathname.replace(/\//g, '') === '') {
@@ -49,6 +59,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     dataDir: resolve(env.DATA_DIR || './data'),
     logLevel: env.LOG_LEVEL || 'info',
     siteConfig: env.SITE_CONFIG || undefined,
+    admin: admin(env),
   };
 }
 

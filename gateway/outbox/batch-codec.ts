@@ -211,7 +211,7 @@ class Reader {
 }
 
 class Decoder extends Reader {
-  private readonly strings: string[];
+  readonly strings: string[];
   private prevTs = 0;
 
   constructor(buf: Buffer) {
@@ -228,10 +228,14 @@ class Decoder extends Reader {
     }
   }
 
+  ref(): number {
+    const i = this.varint();
+    if (i >= this.strings.length) throw new BatchDecodeError('string index out of range');
+    return i;
+  }
+
   str(): string {
-    const s = this.strings[this.varint()];
-    if (s === undefined) throw new BatchDecodeError('string index out of range');
-    return s;
+    return this.strings[this.ref()] as string;
   }
 
   kind(): DeviceKind {
@@ -265,53 +269,104 @@ class Decoder extends Reader {
   }
 }
 
-export function decodeBatch(buf: Buffer): Batch {
-  const r = new Decoder(buf);
-  const nReadings = r.varint();
-  const readings: Reading[] = new Array(nReadings);
-  for (let i = 0; i < nReadings; i++) {
-    const flags = r.u8();
-    const building = r.str();
-    const device = r.str();
-    const kind = r.kind();
-    const unit = flags & 1 ? r.str() : undefined;
-    const metric = r.str();
-    const engUnit = flags & 2 ? r.str() : undefined;
-    const valueCode = (flags >> 2) & 3;
-    const value = valueCode === 0 ? null : valueCode === 1 ? r.f64() : valueCode === 2 ? r.zigzag() : badValue();
-    const ts = r.ts(flags);
-    const quality = QUALITIES[(flags >> 4) & 3];
-    if (quality === undefined) throw new BatchDecodeError('bad quality code');
-    const reading: Reading = { building, device, kind, metric, value, ts, quality };
-    if (unit !== undefined) reading.unit = unit;
-    if (engUnit !== undefined) reading.engUnit = engUnit;
-    readings[i] = reading;
+/**
+ * Walks the readings of an encoded batch without building a `Reading` per reading: each
+ * `next()` fills the fields below, strings given as indexes into `strings` (-1: absent), so a
+ * caller can work per distinct string (e.g. escape it once) rather than per reading. After the
+ * last reading, `events()` decodes the events.
+ */
+export class BatchReadings {
+  /** The batch's strings (building, device, kind, unit, metric, engUnit values, …). */
+  readonly strings: readonly string[];
+  /** Readings in the batch. */
+  readonly count: number;
+  building = 0;
+  device = 0;
+  kind = 0;
+  unit = -1;
+  metric = 0;
+  engUnit = -1;
+  value: number | null = null;
+  ts = 0;
+  quality: Quality = 'good';
+  private readonly r: Decoder;
+  private done = 0;
+  /** Per string: 1 a device kind, 2 not one, 0 not checked yet. */
+  private readonly kindChecked: Uint8Array;
+
+  constructor(buf: Buffer) {
+    this.r = new Decoder(buf);
+    this.strings = this.r.strings;
+    this.count = this.r.varint();
+    this.kindChecked = new Uint8Array(this.strings.length);
   }
 
-  const nEvents = r.varint();
-  const events: DeviceEvent[] = new Array(nEvents);
-  for (let i = 0; i < nEvents; i++) {
+  next(): boolean {
+    if (this.done >= this.count) return false;
+    const r = this.r;
     const flags = r.u8();
-    const building = r.str();
-    const device = r.str();
-    const kind = r.kind();
-    const unit = flags & 1 ? r.str() : undefined;
-    const event = r.str();
-    const ts = r.ts(flags);
-    const nAttrs = r.varint();
-    const attrs: Record<string, string | number | boolean> = {};
-    for (let j = 0; j < nAttrs; j++) {
-      const key = r.str();
-      const value = r.attr();
-      if (key === '__proto__') Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
-      else attrs[key] = value;
-    }
-    const e: DeviceEvent = { building, device, kind, event, ts, attrs };
-    if (unit !== undefined) e.unit = unit;
-    events[i] = e;
+    this.building = r.ref();
+    this.device = r.ref();
+    const kind = r.ref();
+    let checked = this.kindChecked[kind];
+    if (checked === 0) this.kindChecked[kind] = checked = KIND_SET.has(this.strings[kind] as string) ? 1 : 2;
+    if (checked !== 1) throw new BatchDecodeError(`unknown device kind ${this.strings[kind]}`);
+    this.kind = kind;
+    this.unit = flags & 1 ? r.ref() : -1;
+    this.metric = r.ref();
+    this.engUnit = flags & 2 ? r.ref() : -1;
+    const valueCode = (flags >> 2) & 3;
+    this.value = valueCode === 0 ? null : valueCode === 1 ? r.f64() : valueCode === 2 ? r.zigzag() : badValue();
+    this.ts = r.ts(flags);
+    const quality = QUALITIES[(flags >> 4) & 3];
+    if (quality === undefined) throw new BatchDecodeError('bad quality code');
+    this.quality = quality;
+    this.done++;
+    return true;
   }
-  if (r.pos !== buf.length) throw new BatchDecodeError(`${buf.length - r.pos} trailing bytes after batch`);
-  return { readings, events };
+
+  /** The batch's events; call once, after next() returned false. */
+  events(): DeviceEvent[] {
+    while (this.next());
+    const r = this.r;
+    const nEvents = r.varint();
+    const events: DeviceEvent[] = new Array(nEvents);
+    for (let i = 0; i < nEvents; i++) {
+      const flags = r.u8();
+      const building = r.str();
+      const device = r.str();
+      const kind = r.kind();
+      const unit = flags & 1 ? r.str() : undefined;
+      const event = r.str();
+      const ts = r.ts(flags);
+      const nAttrs = r.varint();
+      const attrs: Record<string, string | number | boolean> = {};
+      for (let j = 0; j < nAttrs; j++) {
+        const key = r.str();
+        const value = r.attr();
+        if (key === '__proto__') Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
+        else attrs[key] = value;
+      }
+      const e: DeviceEvent = { building, device, kind, event, ts, attrs };
+      if (unit !== undefined) e.unit = unit;
+      events[i] = e;
+    }
+    if (r.pos !== r.buf.length) throw new BatchDecodeError(`${r.buf.length - r.pos} trailing bytes after batch`);
+    return events;
+  }
+}
+
+export function decodeBatch(buf: Buffer): Batch {
+  const c = new BatchReadings(buf);
+  const s = c.strings;
+  const readings: Reading[] = new Array(c.count);
+  for (let i = 0; c.next(); i++) {
+    const reading: Reading = { building: s[c.building] as string, device: s[c.device] as string, kind: s[c.kind] as DeviceKind, metric: s[c.metric] as string, value: c.value, ts: c.ts, quality: c.quality };
+    if (c.unit >= 0) reading.unit = s[c.unit] as string;
+    if (c.engUnit >= 0) reading.engUnit = s[c.engUnit] as string;
+    readings[i] = reading;
+  }
+  return { readings, events: c.events() };
 }
 
 function badValue(): never {

@@ -13,6 +13,11 @@ export interface DeliveryLoopOptions {
   /** Default 8 MiB of payload. */
   maxBytesPerDelivery?: number;
   /**
+   * Deliveries handed to the target before the oldest of them has been acknowledged. Default 1.
+   * The cursor still moves strictly in order: past a delivery only once it and every one before it succeeded.
+   */
+  maxInFlight?: number;
+  /**
    * Batching by size and time: when fewer than maxRecordsPerDelivery records wait, hold the
    * delivery up to this long for more to arrive. Default 0: deliver at once.
    */
@@ -52,6 +57,13 @@ export interface DeliveryStats {
   lastError?: Error;
 }
 
+interface Flight {
+  records: OutboxRecord[];
+  state: 'flying' | 'done' | 'failed';
+  /** Settles (never rejects) when the target has answered. */
+  settled: Promise<void>;
+}
+
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -72,15 +84,19 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /**
- * Moves one consumer's records from the outbox to its target, in order. A failed delivery is
- * retried with the same records, backing off, until the target takes them; only then is the
- * cursor committed. Never throws: failures are counted, kept in `lastError` and emitted.
+ * Moves one consumer's records from the outbox to its target, in order. With `maxInFlight` > 1
+ * the next deliveries are read and handed over while earlier ones are in flight. A failed
+ * delivery stops new ones; once those in flight have settled it is retried with the same
+ * records, backing off, until the target takes them. The cursor is committed only past
+ * deliveries that succeeded together with every one before them. Never throws: failures are
+ * counted, kept in `lastError` and emitted.
  */
 export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   private readonly consumer: OutboxConsumer;
   private readonly deliver: (records: OutboxRecord[]) => Promise<void>;
   private readonly maxRecords: number;
   private readonly maxBytes: number;
+  private readonly maxInFlight: number;
   private readonly lingerMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -105,6 +121,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     this.deliver = opts.deliver;
     this.maxRecords = opts.maxRecordsPerDelivery ?? 500;
     this.maxBytes = opts.maxBytesPerDelivery ?? 8 * 1024 * 1024;
+    this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? 1));
     this.lingerMs = opts.lingerMs ?? 0;
     this.initialBackoffMs = opts.backoff?.initialMs ?? 200;
     this.maxBackoffMs = opts.backoff?.maxMs ?? 10_000;
@@ -136,7 +153,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     this.running = this.run(abort.signal);
   }
 
-  /** Waits for the delivery in flight (committing it if it succeeds); records not delivered stay for the next start. */
+  /** Waits for the deliveries in flight (committing those that succeed, in order); records not delivered stay for the next start. */
   async stop(): Promise<void> {
     this.abort?.abort();
     await this.running;
@@ -146,34 +163,117 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      let records: OutboxRecord[];
-      if (this.lingerMs > 0 && this.consecutiveFailures === 0) await this.linger(signal);
-      try {
-        records = await this.consumer.read(this.maxRecords, this.maxBytes);
-      } catch (err) {
-        this.failed('read', 0, err);
-        if (!(await sleep(this.backoffMs(), signal))) return;
-        continue;
-      }
-      if (records.length === 0) {
-        await this.consumer.waitForData(signal);
-        continue;
-      }
-      for (;;) {
-        try {
-          await this.deliver(records);
-          break;
-        } catch (err) {
-          this.failed('deliver', records.length, err);
-          if (!(await sleep(this.backoffMs(), signal))) return;
+    // Deliveries issued and not yet committed, oldest first; their records run on without a gap.
+    const window: Flight[] = [];
+    let issuedThrough = this.consumer.cursor;
+    try {
+      while (!signal.aborted) {
+        this.commitDone(window);
+        if (window.some((f) => f.state === 'failed')) {
+          // Stop issuing; once the rest has settled, retry what failed, oldest first, then go on.
+          await Promise.all(window.map((f) => f.settled));
+          this.commitDone(window);
+          for (const f of window) {
+            while (f.state === 'failed') {
+              // No pause when a later delivery has just succeeded: the target is up.
+              if (this.consecutiveFailures > 0 && !(await sleep(this.backoffMs(), signal))) return;
+              this.issue(f);
+              await f.settled;
+            }
+          }
+          this.commitDone(window);
+          continue;
         }
+        if (window.length >= this.maxInFlight) {
+          await (window[0] as Flight).settled;
+          continue;
+        }
+        const inWindow = Math.max(0, issuedThrough - this.consumer.cursor);
+        if (window.length > 0 && this.lingerMs > 0 && this.consumer.pending - inWindow < this.maxRecords) {
+          // Less than a full delivery waits: let it grow while earlier ones are in flight.
+          await (window[0] as Flight).settled;
+          continue;
+        }
+        if (window.length === 0 && this.lingerMs > 0 && this.consecutiveFailures === 0) await this.linger(signal);
+        if (signal.aborted) break;
+        let records: OutboxRecord[];
+        try {
+          records = await this.readAfter(issuedThrough, window);
+        } catch (err) {
+          this.failed('read', 0, err);
+          if (!(await sleep(this.backoffMs(), signal))) return;
+          continue;
+        }
+        if (records.length === 0) {
+          if (window.length > 0) await (window[0] as Flight).settled;
+          else await this.consumer.waitForData(signal);
+          continue;
+        }
+        const flight: Flight = { records, state: 'flying', settled: Promise.resolve() };
+        issuedThrough = (records.at(-1) as OutboxRecord).seq;
+        window.push(flight);
+        this.issue(flight);
       }
-      this.succeeded(records.length);
-      const seq = (records.at(-1) as OutboxRecord).seq;
-      // The cursor moves at once, so the next read does not wait for the cursor file's fsync.
-      this.committing = this.consumer.commit(seq).catch((err: unknown) => this.failed('commit', 0, err, false));
+    } finally {
+      // Stopping: wait for what is in flight and commit what the target has, in order.
+      await Promise.all(window.map((f) => f.settled));
+      this.commitDone(window);
     }
+  }
+
+  /**
+   * The next records after `issuedThrough`. The outbox reads from the committed cursor, so the
+   * records of the deliveries still in the window are read again and skipped.
+   */
+  private async readAfter(issuedThrough: number, window: readonly Flight[]): Promise<OutboxRecord[]> {
+    let skipRecords = 0;
+    let skipBytes = 0;
+    for (const f of window) {
+      skipRecords += f.records.length;
+      for (const r of f.records) skipBytes += r.payload.length;
+    }
+    const got = await this.consumer.read(this.maxRecords + skipRecords, this.maxBytes + skipBytes);
+    let i = 0;
+    while (i < got.length && (got[i] as OutboxRecord).seq <= issuedThrough) i++;
+    if (i === 0 && got.length <= this.maxRecords) return got;
+    const out: OutboxRecord[] = [];
+    let bytes = 0;
+    for (; i < got.length && out.length < this.maxRecords; i++) {
+      const r = got[i] as OutboxRecord;
+      if (out.length > 0 && bytes + r.payload.length > this.maxBytes) break;
+      bytes += r.payload.length;
+      out.push(r);
+    }
+    return out;
+  }
+
+  private issue(flight: Flight): void {
+    flight.state = 'flying';
+    let delivered: Promise<void>;
+    try {
+      delivered = this.deliver(flight.records);
+    } catch (err) {
+      delivered = Promise.reject(err);
+    }
+    flight.settled = delivered.then(
+      () => {
+        flight.state = 'done';
+        this.succeeded(flight.records.length);
+      },
+      (err: unknown) => {
+        flight.state = 'failed';
+        this.failed('deliver', flight.records.length, err);
+      },
+    );
+  }
+
+  /** Commits the deliveries at the front of the window that the target has, up to the first that it does not. */
+  private commitDone(window: Flight[]): void {
+    let seq: number | undefined;
+    while (window.length > 0 && (window[0] as Flight).state === 'done') seq = ((window.shift() as Flight).records.at(-1) as OutboxRecord).seq;
+    if (seq === undefined) return;
+    // The cursor moves at once, so the next read does not wait for the cursor file's fsync.
+    this.committing = this.consumer.commit(seq).catch((err: unknown) => this.failed('commit', 0, err, false));
   }
 
   /** Waits until a full delivery is pending, lingerMs has passed since the first record, or stop. */

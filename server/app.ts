@@ -1,0 +1,100 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { EnvironmentError, type Environment } from '../common/env.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import type { SiteConfig } from '../common/site/types.ts';
+import { authPlugin } from './plugins/app/auth.ts';
+import { brokerPlugin } from './plugins/app/broker.ts';
+import { busPlugin } from './plugins/app/bus.ts';
+import { configPlugin } from './plugins/app/config.ts';
+import { databasePlugin } from './plugins/app/database.ts';
+import { metricsPlugin } from './plugins/app/metrics.ts';
+import { readingsPlugin } from './plugins/app/readings.ts';
+import { rulesPlugin } from './plugins/app/rules.ts';
+import { socketsPlugin } from './plugins/app/sockets.ts';
+import { workOrdersPlugin } from './plugins/app/work-orders.ts';
+import { errorHandlerPlugin } from './plugins/external/error-handler.ts';
+import { rateLimitPlugin } from './plugins/external/rate-limit.ts';
+import { swaggerPlugin } from './plugins/external/swagger.ts';
+import { alarmRoutes } from './routes/api/alarms.ts';
+import { authRoutes, type LoginLimits } from './routes/api/auth.ts';
+import { buildingRoutes } from './routes/api/buildings.ts';
+import { deviceRoutes } from './routes/api/devices.ts';
+import { healthRoutes } from './routes/api/health.ts';
+import { ticketRoutes } from './routes/api/tickets.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+
+export interface BuildAppOptions {
+  site: SiteConfig;
+  env: Environment;
+  /** Default: a pino logger named `server` at LOG_LEVEL. */
+  logger?: Logger;
+  /** Epoch ms; every service reads time from it (tests move it to make deadlines pass). */
+  clock?: () => number;
+  /** Consume from this broker instead of MQTT_URL. */
+  brokerUrl?: string;
+  /** Host the embedded broker when no broker URL is given (default true); false requires a URL. */
+  embeddedBroker?: boolean;
+  /** Login attempts allowed per client address and per username. */
+  loginLimits?: LoginLimits;
+  /** Requests per client address and minute over the whole API. */
+  rateLimitMax?: number;
+}
+
+/**
+ * The server (fastify/demo layout): external plugins, then the app's service plugins (each a
+ * named fastify-plugin with its dependencies and a typed decorator), then the routes.
+ * Resolves once every plugin is loaded; `listen` or `inject` next, `close` stops everything.
+ */
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const mqttUrl = opts.brokerUrl ?? opts.env.mqttUrl;
+  if (opts.embeddedBroker === false && !mqttUrl) throw new EnvironmentError('no embedded broker and no MQTT_URL: the server needs a broker to read the gateways from');
+  const env: Environment = { ...opts.env, mqttUrl };
+
+  const app = Fastify({
+    loggerInstance: opts.logger ?? createLogger('server'),
+    // Bodies with unknown fields are refused (naming the field) rather than silently trimmed.
+    ajv: { customOptions: { removeAdditional: false } },
+    bodyLimit: 256 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  try {
+    // Third-party plugins, before anything that registers routes.
+    await app.register(swaggerPlugin);
+    await app.register(errorHandlerPlugin);
+    await app.register(rateLimitPlugin, opts.rateLimitMax === undefined ? {} : { max: opts.rateLimitMax });
+
+    // The records: configuration, metrics registry, database, work orders, reading history, users and sessions.
+    await app.register(configPlugin, { site: opts.site, env, ...(opts.clock && { clock: opts.clock }) });
+    await app.register(metricsPlugin);
+    await app.register(databasePlugin);
+    await app.register(workOrdersPlugin);
+    await app.register(readingsPlugin);
+    await app.register(authPlugin);
+
+    // The live side: broker, rules engine (alarms raise work orders), upstream consumer, dashboard sockets.
+    await app.register(brokerPlugin);
+    await app.register(rulesPlugin);
+    await app.register(busPlugin);
+    await app.register(socketsPlugin);
+
+    // Routes: every /api route declares the roles that may call it (or that it is public).
+    await app.register(
+      async (api) => {
+        await api.register(authRoutes, opts.loginLimits ? { loginLimits: opts.loginLimits } : {});
+        await api.register(healthRoutes);
+        await api.register(buildingRoutes);
+        await api.register(deviceRoutes);
+        await api.register(alarmRoutes);
+        await api.register(ticketRoutes);
+      },
+      { prefix: '/api' },
+    );
+    await app.register(metricsRoutes);
+    await app.ready();
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,57 @@
+import { DEVICE_TOPIC_ROOT, UPSTREAM_TOPIC_ROOT } from '../../common/topics.ts';
+import type { BrokerIdentity } from './broker-identity.ts';
+
+const UPSTREAM = UPSTREAM_TOPIC_ROOT.split('/');
+
+function levels(topic: string): string[] {
+  return topic.split('/');
+}
+
+function under(parts: string[], root: string[]): boolean {
+  return parts.length > root.length && root.every((r, i) => parts[i] === r);
+}
+
+/** `fm/v1/{building}/{device}/state|event`, with no empty level. */
+function isUpstreamDeviceTopic(parts: string[]): boolean {
+  if (parts.length !== 5 || !under(parts, UPSTREAM)) return false;
+  const [, , building, device, channel] = parts as [string, string, string, string, string];
+  return building !== '' && building !== 'gateway' && device !== '' && (channel === 'state' || channel === 'event');
+}
+
+/**
+ * Topics a client may publish to (SPEC section 4): a gateway its own status topic and device
+ * state and events upstream; a device only under `site/`; the server only upstream.
+ */
+export function mayPublish(identity: BrokerIdentity, topic: string): boolean {
+  const parts = levels(topic);
+  if (parts.some((p) => p === '+' || p === '#') || topic.startsWith('$')) return false;
+  switch (identity.role) {
+    case 'gateway':
+      return isUpstreamDeviceTopic(parts) || topic === `${UPSTREAM_TOPIC_ROOT}/gateway/${identity.id}/status`;
+    case 'device':
+      return parts[0] === DEVICE_TOPIC_ROOT && parts.length >= 3 && parts.every((p) => p !== '');
+    case 'server':
+      return under(parts, UPSTREAM);
+  }
+}
+
+/** Drops an MQTT 5 / HiveMQ shared-subscription prefix (`$share/{group}/`). */
+function withoutShare(filter: string): string {
+  if (!filter.startsWith('$share/')) return filter;
+  const rest = filter.slice('$share/'.length);
+  const slash = rest.indexOf('/');
+  return slash < 0 ? '' : rest.slice(slash + 1);
+}
+
+/**
+ * Filters a client may subscribe to: gateways and devices read the device topics (a gateway's
+ * MQTT connector subscribes to `site/+/+/telemetry`); only the server reads upstream topics.
+ */
+export function maySubscribe(identity: BrokerIdentity, filter: string): boolean {
+  const parts = levels(withoutShare(filter));
+  const first = parts[0];
+  if (first === undefined || first.startsWith('$')) return false;
+  const deviceTopics = first === DEVICE_TOPIC_ROOT && parts.length >= 2;
+  if (identity.role === 'server') return deviceTopics || (parts[0] === UPSTREAM[0] && parts[1] === UPSTREAM[1] && parts.length >= 3);
+  return deviceTopics;
+}

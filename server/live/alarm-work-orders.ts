@@ -1,0 +1,86 @@
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/logger.ts';
+import type { Alarm } from '../alarms/alarm.ts';
+import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { AlarmInput, WorkOrderChange } from '../work-orders/types.ts';
+
+/** What the link needs of WorkOrderService. */
+export interface AlarmWorkOrderSink {
+  raiseFromAlarm(input: AlarmInput): WorkOrderChange & { created: boolean };
+}
+
+export interface AlarmWorkOrderCounters {
+  created: number;
+  occurrences: number;
+  failed: number;
+}
+
+const TITLE_MAX = 200;
+
+function title(alarm: Alarm): string {
+  const { zh, en } = alarm.title;
+  const both = zh === en ? en : `${zh} / ${en}`;
+  return both.length <= TITLE_MAX ? both : `${both.slice(0, TITLE_MAX - 1)}…`;
+}
+
+function detail(alarm: Alarm, at: number): string {
+  const lines = [`Alarm ${alarm.id} (${alarm.ruleId}) on ${alarm.device}, ${new Date(at).toISOString()}`];
+  if (alarm.instance !== undefined) lines.push(`instance: ${alarm.instance}`);
+  if (alarm.value !== undefined) lines.push(`value: ${alarm.value}${alarm.limit !== undefined ? ` (limit ${alarm.limit})` : ''}`);
+  for (const [k, v] of Object.entries(alarm.details ?? {})) lines.push(`${k}: ${String(v)}`);
+  if (alarm.chattering) lines.push('chattering: the alarm trips repeatedly');
+  return lines.join('\n');
+}
+
+/** The work-order request for an alarm: one per device and rule while the work order is not closed. */
+export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
+  const input: AlarmInput = {
+    deviceId: alarm.device,
+    building: alarm.building,
+    ruleId: alarm.ruleId,
+    // Alarm categories are a subset of work-order categories; severities and priorities share names.
+    category: alarm.category,
+    priority: alarm.severity,
+    title: title(alarm),
+    detail: detail(alarm, at),
+    at,
+  };
+  if (alarm.unit !== undefined) input.unit = alarm.unit;
+  return input;
+}
+
+/**
+ * Work orders open by themselves (DOMAIN, "Who uses it"): an announced alarm raises one, a
+ * repeat of its alarm adds an occurrence to it. A chattering alarm adds one occurrence when it
+ * starts chattering and none for each trip after, so a flapping input cannot flood the records.
+ * Failures are counted and logged; alarms carry on. Returns the unsubscribe function.
+ */
+export function linkAlarmsToWorkOrders(
+  alarms: Pick<EventEmitter<AlarmEvents>, 'on' | 'off'>,
+  workOrders: AlarmWorkOrderSink,
+  options: { logger: Logger; counters?: AlarmWorkOrderCounters; onRaised?: (alarm: Alarm, change: WorkOrderChange & { created: boolean }) => void },
+): () => void {
+  const counters = options.counters ?? { created: 0, occurrences: 0, failed: 0 };
+  const raise = (alarm: Alarm, at: number): void => {
+    try {
+      const change = workOrders.raiseFromAlarm(workOrderForAlarm(alarm, at));
+      if (change.created) counters.created++;
+      else counters.occurrences++;
+      options.onRaised?.(alarm, change);
+    } catch (err) {
+      counters.failed++;
+      options.logger.error({ err, alarm: alarm.id, device: alarm.device, rule: alarm.ruleId }, 'work order for alarm not recorded');
+    }
+  };
+  const onRaised = (alarm: Alarm): void => raise(alarm, alarm.lastTripAt);
+  const onUpdated = ({ alarm, change }: AlarmUpdate): void => {
+    if (alarm.shelved) return;
+    if (change === 'chattering' || (change === 'retripped' && !alarm.chattering)) raise(alarm, alarm.lastTripAt);
+  };
+  alarms.on('alarm-raised', onRaised);
+  alarms.on('alarm-updated', onUpdated);
+  return () => {
+    alarms.off('alarm-raised', onRaised);
+    alarms.off('alarm-updated', onUpdated);
+  };
+}

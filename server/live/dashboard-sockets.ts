@@ -1,0 +1,256 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import type { SiteConfig } from '../../common/site/types.ts';
+import type { Alarm } from '../alarms/alarm.ts';
+import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { WorkOrder, WorkOrderChange } from '../work-orders/types.ts';
+import { buildingStatus, type BuildingStatus } from './building-status.ts';
+import { Coalescer } from './coalescer.ts';
+import type { DeviceLiveState, LiveDeviceState } from './device-state.ts';
+
+/** Who a socket belongs to; what the auth plugin's session lookup returns. */
+export interface SocketUser {
+  userId: number;
+  username: string;
+  role: string;
+}
+
+/** Token → user, or undefined for an unknown or expired token. */
+export type VerifySocketToken = (token: string) => SocketUser | undefined | Promise<SocketUser | undefined>;
+
+export interface DashboardSnapshot {
+  at: number;
+  /** Buildings this socket receives deltas for. */
+  buildings: string[];
+  status: BuildingStatus[];
+  devices: DeviceLiveState[];
+  /** Open alarms of those buildings, plus critical ones of every building. */
+  alarms: Alarm[];
+  /** Work orders not closed, of those buildings. */
+  tickets: WorkOrder[];
+}
+
+/** Sent with every alarm event; `critical` alarms (fire, emergency call) go to every dashboard, whatever it subscribed to. */
+export interface AlarmMessage {
+  alarm: Alarm;
+  critical: boolean;
+}
+
+export interface DashboardSocketsOptions {
+  httpServer: HttpServer;
+  verifyToken: VerifySocketToken;
+  site: Pick<SiteConfig, 'buildings'>;
+  liveState: LiveDeviceState;
+  alarms: { listActive(): Alarm[]; on<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown; off<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown };
+  /** Work orders not closed, of the given buildings. */
+  openTickets(buildings: readonly string[]): WorkOrder[];
+  /** Subscribes to committed work-order changes; returns the unsubscribe function. */
+  onTicketChange(listener: (change: WorkOrderChange) => void): () => void;
+  clock?: () => number;
+  /** Device deltas of one device are coalesced within this window. Default 100 ms. */
+  deviceWindowMs?: number;
+  /** Default `/socket.io`. */
+  path?: string;
+  logger?: Logger;
+}
+
+export interface DashboardSocketCounters {
+  connected: number;
+  refused: number;
+  deviceDeltas: number;
+  alarmDeltas: number;
+  ticketDeltas: number;
+  buildingDeltas: number;
+}
+
+/** Room of every authenticated dashboard (critical alarms). */
+export const ALL_DASHBOARDS = 'dashboards';
+export const buildingRoom = (building: string): string => `building:${building}`;
+
+export function isCritical(alarm: Pick<Alarm, 'severity'>): boolean {
+  return alarm.severity === 'critical';
+}
+
+function tokenOf(socket: Socket): string | undefined {
+  const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+  if (typeof auth?.token === 'string' && auth.token !== '') return auth.token;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(socket.handshake.headers.authorization ?? '');
+  return m?.[1];
+}
+
+/**
+ * The dashboard's live feed (SPEC section 6): login by token, a snapshot on connect, then deltas
+ * per building room: `building:status`, `device:state` (coalesced per device), `alarm:raised`,
+ * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `inspection:due`.
+ */
+export class DashboardSockets {
+  readonly io: Server;
+  readonly counters: DashboardSocketCounters = { connected: 0, refused: 0, deviceDeltas: 0, alarmDeltas: 0, ticketDeltas: 0, buildingDeltas: 0 };
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly buildingIds: Set<string>;
+  private readonly devices: Coalescer<string, string>;
+  private readonly dirtyBuildings: Coalescer<string, true>;
+  private readonly lastStatus = new Map<string, string>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: DashboardSocketsOptions) {
+    this.log = options.logger ?? createLogger('sockets');
+    this.clock = options.clock ?? Date.now;
+    this.buildingIds = new Set(options.site.buildings.map((b) => b.id));
+    this.io = new Server(options.httpServer, { path: options.path ?? '/socket.io', serveClient: false });
+    const windowMs = options.deviceWindowMs ?? 100;
+    this.devices = new Coalescer(windowMs, (batch) => this.flushDevices(batch));
+    this.dirtyBuildings = new Coalescer(windowMs, (batch) => this.flushBuildings(batch.keys()));
+    for (const b of options.site.buildings) this.lastStatus.set(b.id, JSON.stringify(this.status(b.id)));
+
+    this.io.use((socket, next) => {
+      const token = tokenOf(socket);
+      const refuse = (reason: string): void => {
+        this.counters.refused++;
+        next(Object.assign(new Error(reason), { data: { status: 401 } }));
+      };
+      if (!token) return refuse('log in first: pass the token from POST /api/auth/login as auth.token');
+      Promise.resolve(options.verifyToken(token)).then(
+        (user) => {
+          if (!user) return refuse('the token is unknown or has expired; log in again');
+          socket.data.user = user;
+          next();
+        },
+        (err: unknown) => {
+          this.log.error({ err }, 'socket token check failed');
+          refuse('the token could not be checked');
+        },
+      );
+    });
+    this.io.on('connection', (socket) => this.connected(socket));
+    this.wire();
+  }
+
+  /** An inspection task fell due in a building. */
+  inspectionDue(building: string, task: unknown): void {
+    this.io.to(buildingRoom(building)).emit('inspection:due', { building, task });
+  }
+
+  /** The snapshot a dashboard subscribed to `buildings` gets. */
+  snapshot(buildings: readonly string[]): DashboardSnapshot {
+    const wanted = new Set(buildings);
+    const open = this.options.alarms.listActive();
+    return {
+      at: this.clock(),
+      buildings: [...buildings],
+      status: this.options.site.buildings.filter((b) => wanted.has(b.id)).map((b) => buildingStatus(b, this.options.liveState, open)),
+      devices: this.options.liveState.list(wanted),
+      alarms: open.filter((a) => wanted.has(a.building) || isCritical(a)),
+      tickets: this.options.openTickets(buildings),
+    };
+  }
+
+  /** Disconnects every dashboard and stops pushing. The HTTP server is the caller's to close. */
+  async close(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.devices.close();
+    this.dirtyBuildings.close();
+    this.io.disconnectSockets(true);
+    this.io.engine.close();
+  }
+
+  private connected(socket: Socket): void {
+    this.counters.connected++;
+    const all = [...this.buildingIds];
+    void socket.join([ALL_DASHBOARDS, ...all.map(buildingRoom)]);
+    socket.data.buildings = all;
+    socket.emit('snapshot', this.snapshot(all));
+    socket.on('subscribe', (body: unknown, ack?: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => undefined;
+      const raw = (body as { buildings?: unknown } | undefined)?.buildings;
+      if (raw !== undefined && !(Array.isArray(raw) && raw.every((b) => typeof b === 'string'))) {
+        return reply({ ok: false, error: 'buildings must be an array of building ids' });
+      }
+      const list = raw === undefined || raw.length === 0 ? all : [...new Set(raw as string[])];
+      const unknown = list.filter((b) => !this.buildingIds.has(b));
+      if (unknown.length > 0) return reply({ ok: false, error: `unknown building ${unknown.join(', ')} (known: ${all.join(', ')})` });
+      for (const b of socket.data.buildings as string[]) void socket.leave(buildingRoom(b));
+      void socket.join(list.map(buildingRoom));
+      socket.data.buildings = list;
+      socket.emit('snapshot', this.snapshot(list));
+      reply({ ok: true, buildings: list });
+    });
+    socket.on('disconnect', () => {
+      this.counters.connected--;
+    });
+  }
+
+  private wire(): void {
+    const { alarms, liveState } = this.options;
+    const raised = (alarm: Alarm): void => this.alarmEvent('alarm:raised', alarm, {});
+    const cleared = (alarm: Alarm): void => this.alarmEvent('alarm:cleared', alarm, {});
+    const updated = ({ alarm, change, notify }: AlarmUpdate): void => this.alarmEvent('alarm:updated', alarm, { change, notify });
+    alarms.on('alarm-raised', raised);
+    alarms.on('alarm-cleared', cleared);
+    alarms.on('alarm-updated', updated);
+    const changed = (deviceId: string, building: string): void => this.devices.mark(deviceId, building);
+    liveState.on('changed', changed);
+    const offTickets = this.options.onTicketChange((c) => this.ticketEvent(c));
+    this.unsubscribe.push(
+      () => alarms.off('alarm-raised', raised),
+      () => alarms.off('alarm-cleared', cleared),
+      () => alarms.off('alarm-updated', updated),
+      () => liveState.off('changed', changed),
+      offTickets,
+    );
+  }
+
+  private alarmEvent(name: 'alarm:raised' | 'alarm:cleared' | 'alarm:updated', alarm: Alarm, extra: Record<string, unknown>): void {
+    this.counters.alarmDeltas++;
+    const critical = isCritical(alarm);
+    const message = { alarm, critical, ...extra };
+    if (critical) this.io.to(ALL_DASHBOARDS).emit(name, message);
+    else this.io.to(buildingRoom(alarm.building)).emit(name, message);
+    this.dirtyBuildings.mark(alarm.building, true);
+  }
+
+  private ticketEvent({ workOrder, event }: WorkOrderChange): void {
+    this.counters.ticketDeltas++;
+    const name = event.action === 'raise' || event.action === 'create' ? 'ticket:created' : 'ticket:changed';
+    const room = this.buildingIds.has(workOrder.building) ? this.io.to(buildingRoom(workOrder.building)) : this.io.to(ALL_DASHBOARDS);
+    const critical = workOrder.priority === 'critical' && workOrder.source === 'alarm';
+    (critical ? this.io.to(ALL_DASHBOARDS) : room).emit(name, { ticket: workOrder, event, critical });
+  }
+
+  private flushDevices(batch: Map<string, string>): void {
+    const byBuilding = new Map<string, DeviceLiveState[]>();
+    for (const [deviceId, building] of batch) {
+      const state = this.options.liveState.get(deviceId);
+      if (!state) continue;
+      const list = byBuilding.get(building);
+      if (list) list.push(state);
+      else byBuilding.set(building, [state]);
+    }
+    for (const [building, devices] of byBuilding) {
+      this.counters.deviceDeltas += devices.length;
+      this.io.to(buildingRoom(building)).emit('device:state', { building, devices });
+    }
+    this.flushBuildings(byBuilding.keys());
+  }
+
+  private flushBuildings(buildings: Iterable<string>): void {
+    let open: Alarm[] | undefined;
+    for (const id of buildings) {
+      open ??= this.options.alarms.listActive();
+      const status = this.status(id, open);
+      if (!status) continue;
+      const json = JSON.stringify(status);
+      if (this.lastStatus.get(id) === json) continue;
+      this.lastStatus.set(id, json);
+      this.counters.buildingDeltas++;
+      this.io.to(buildingRoom(id)).emit('building:status', status);
+    }
+  }
+
+  private status(id: string, open: Alarm[] = this.options.alarms.listActive()): BuildingStatus | undefined {
+    const b = this.options.site.buildings.find((x) => x.id === id);
+    return b && buildingStatus(b, this.options.liveState, open);
+  }
+}

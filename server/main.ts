@@ -1,0 +1,38 @@
+import { readEnvironment, type Environment } from '../common/env.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
+import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
+import { buildApp } from './app.ts';
+import { DEMO_PASSWORD, DEMO_USERS } from './plugins/app/auth.ts';
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The server process (`npm run server`): validates the site file and environment, then listens on PORT. */
+export async function runServer(env: Environment = readEnvironment(), logger: Logger = createLogger('server')): Promise<RunningServer> {
+  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE);
+  const app = await buildApp({ site, env, logger });
+  const host = process.env.HOST || '0.0.0.0';
+  try {
+    await app.listen({ port: env.port, host });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : env.port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
+  const lines = ['', `Facility Monitor server: ${site.site.name}`, `  ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${app.broker.embedded ? ' (embedded)' : ''}`];
+  if (site.site.demo) {
+    lines.push(`  demo login: ${DEMO_USERS[0]!.username} / ${DEMO_PASSWORD}  (also ${DEMO_USERS.slice(1).map((u) => `${u.username} as ${u.role}`).join(', ')}; same password)`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+  return { url, stop: () => app.close() };
+}
+
+if (isMainModule(import.meta.url)) {
+  const logger = createLogger('server');
+  void runUntilSignalled('server', logger, () => runServer(readEnvironment(), logger));
+}

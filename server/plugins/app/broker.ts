@@ -1,0 +1,58 @@
+import fp from 'fastify-plugin';
+import type { Logger } from '../../../common/logger.ts';
+import { brokerPolicyFromEnv, type MqttCredential } from '../../broker/broker-policy.ts';
+import { startSecuredBroker, type SecuredBroker } from '../../broker/secured-broker.ts';
+
+/** Where the server's own MQTT clients connect, and with which credentials. */
+export interface BrokerConnection {
+  url: string;
+  credential?: MqttCredential;
+  /** The embedded aedes broker; undefined when MQTT_URL points at another broker. */
+  embedded?: SecuredBroker;
+}
+
+export interface BrokerPluginOptions {
+  /** Where GATEWAY_CREDENTIALS, DEVICE_CREDENTIALS, DEVICE_ANONYMOUS, MQTT_HOST, MQTT_USERNAME/MQTT_PASSWORD are read. Default process.env. */
+  processEnv?: NodeJS.ProcessEnv;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    broker: BrokerConnection;
+  }
+}
+
+/**
+ * Hosts the embedded aedes broker on MQTT_PORT (all interfaces unless MQTT_HOST says otherwise)
+ * with gateway and device authentication and topic ACLs, unless MQTT_URL names another broker.
+ */
+export const brokerPlugin = fp<BrokerPluginOptions>(
+  async (app, opts) => {
+    const env = opts.processEnv ?? process.env;
+    const log = app.log.child({ component: 'broker' }) as Logger;
+    if (app.env.mqttUrl) {
+      const connection: BrokerConnection = { url: app.env.mqttUrl };
+      if (env.MQTT_USERNAME) connection.credential = { username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD ?? '' };
+      app.decorate('broker', connection);
+      log.info({ broker: app.env.mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'using external MQTT broker');
+      return;
+    }
+    const policy = brokerPolicyFromEnv(env, { demo: app.site.site.demo, gatewayId: app.site.gateway.id });
+    const secured = await startSecuredBroker({ port: app.env.mqttPort, host: env.MQTT_HOST || '0.0.0.0', policy, logger: log });
+    log.info(
+      { port: secured.broker.port, gateways: [...policy.gateways.keys()], anonymousDevices: policy.anonymousDevices, devices: [...policy.devices.keys()] },
+      'embedded broker access',
+    );
+    app.decorate('broker', { url: secured.broker.url, credential: policy.server, embedded: secured });
+    const refused = app.metrics.gauge('fm_broker_refused_total', 'Connections, publishes and subscriptions the embedded broker refused');
+    const clients = app.metrics.gauge('fm_broker_clients', 'Clients connected to the embedded broker');
+    app.metrics.onCollect(() => {
+      for (const [what, n] of Object.entries(secured.refused)) refused.set(n, { what });
+      clients.set(secured.broker.aedes.connectedClients);
+    });
+    app.addHook('onClose', async () => {
+      await secured.close();
+    });
+  },
+  { name: 'broker', dependencies: ['config', 'metrics'], fastify: '5.x' },
+);

@@ -1,0 +1,66 @@
+import fp from 'fastify-plugin';
+import type { Logger } from '../../../common/logger.ts';
+import type { Alarm } from '../../alarms/alarm.ts';
+import { UpstreamConsumer } from '../../bus/upstream-consumer.ts';
+import { LiveDeviceState } from '../../live/device-state.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The upstream consumer: status and counters for /api/health and /metrics. */
+    bus: UpstreamConsumer;
+    /** Latest values, last seen and online state of every device of the site. */
+    liveState: LiveDeviceState;
+  }
+}
+
+const isOffline = (a: Alarm): boolean => a.ruleType === 'offline';
+
+/**
+ * Subscribes to the gateways' upstream topics on the broker (embedded or MQTT_URL) once the
+ * server is ready, and feeds the live device state and the rules engine.
+ */
+export const busPlugin = fp(
+  async (app) => {
+    const log = app.log.child({ component: 'bus' }) as Logger;
+    const liveState = new LiveDeviceState(app.site);
+    for (const a of app.alarms.listActive()) if (isOffline(a) && a.conditionActive) liveState.markOffline(a.device, a.lastTripAt);
+    const raised = (a: Alarm): void => {
+      if (isOffline(a)) liveState.markOffline(a.device, a.lastTripAt);
+    };
+    const cleared = (a: Alarm): void => {
+      if (isOffline(a)) liveState.markOnline(a.device, a.clearedAt ?? a.updatedAt);
+    };
+    app.alarms.on('alarm-raised', raised);
+    app.alarms.on('alarm-cleared', cleared);
+
+    const bus = new UpstreamConsumer({
+      brokerUrl: app.broker.url,
+      ...(app.broker.credential ? { username: app.broker.credential.username, password: app.broker.credential.password } : {}),
+      clientId: `fm-server-${app.site.site.id}`,
+      liveState,
+      sink: app.rules,
+      logger: log,
+    });
+    bus.on('error', (err) => log.error({ err }, 'upstream message processing failed'));
+    app.decorate('bus', bus);
+    app.decorate('liveState', liveState);
+
+    const messages = app.metrics.gauge('fm_bus_messages_total', 'Upstream MQTT messages by outcome');
+    const connected = app.metrics.gauge('fm_bus_connected', '1 while the server is subscribed to the upstream broker');
+    app.metrics.onCollect(() => {
+      for (const [what, n] of Object.entries(bus.counters)) messages.set(n, { what });
+      connected.set(bus.connected ? 1 : 0);
+    });
+
+    app.addHook('onReady', async () => {
+      await bus.start();
+    });
+    app.addHook('onClose', async () => {
+      await bus.stop();
+      app.alarms.off('alarm-raised', raised);
+      app.alarms.off('alarm-cleared', cleared);
+      liveState.removeAllListeners();
+    });
+  },
+  { name: 'bus', dependencies: ['config', 'metrics', 'broker', 'rules'], fastify: '5.x' },
+);

@@ -1,0 +1,58 @@
+import fp from 'fastify-plugin';
+import type { Logger } from '../../../common/logger.ts';
+import { SqliteAlarmStateStore } from '../../alarms/alarm-store.ts';
+import type { AlarmService } from '../../alarms/alarm-service.ts';
+import { linkAlarmsToWorkOrders, type AlarmWorkOrderCounters } from '../../live/alarm-work-orders.ts';
+import { RulesEngine } from '../../rules/rules-engine.ts';
+import { scheduleTicks } from '../../rules/tick-scheduler.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The rules engine: fed by the bus, raises and clears alarms. */
+    rules: RulesEngine;
+    /** Open alarms and their history; acknowledge and shelve. */
+    alarms: AlarmService;
+  }
+}
+
+/**
+ * The rules engine over the records database. Pending on- and off-delays and open alarms are
+ * restored at start (so a restart in the middle of an on-delay raises on time), and every
+ * announced alarm opens or adds to a work order.
+ */
+export const rulesPlugin = fp(
+  async (app) => {
+    const log = app.log.child({ component: 'rules' }) as Logger;
+    const store = new SqliteAlarmStateStore(app.db);
+    const engine = new RulesEngine({ site: app.site, store, clock: app.clock, logger: log });
+    engine.on('error', (err) => log.error({ err }, 'rule evaluation failed'));
+    const linked: AlarmWorkOrderCounters = { created: 0, occurrences: 0, failed: 0 };
+    const unlink = linkAlarmsToWorkOrders(engine.alarms, app.workOrders, { logger: log, counters: linked });
+    engine.restore(app.clock());
+    const ticks = scheduleTicks(engine, { clock: app.clock });
+
+    app.decorate('rules', engine);
+    app.decorate('alarms', engine.alarms);
+
+    const evaluated = app.metrics.gauge('fm_rules_inputs_total', 'Readings and events evaluated by the rules engine');
+    const errors = app.metrics.gauge('fm_rules_errors_total', 'Rule evaluations that failed');
+    const workOrders = app.metrics.gauge('fm_alarm_work_orders_total', 'Work orders opened by alarms, occurrences added, and failures to record them');
+    const open = app.metrics.gauge('fm_alarms_open', 'Open alarms per severity');
+    app.metrics.onCollect(() => {
+      evaluated.set(engine.counters.readings, { input: 'reading' });
+      evaluated.set(engine.counters.events, { input: 'event' });
+      evaluated.set(engine.counters.unknownDevice, { input: 'unknown-device' });
+      errors.set(engine.counters.errors);
+      for (const [what, n] of Object.entries(linked)) workOrders.set(n, { what });
+      const bySeverity: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+      for (const a of engine.alarms.listActive()) bySeverity[a.severity] = (bySeverity[a.severity] ?? 0) + 1;
+      for (const [severity, n] of Object.entries(bySeverity)) open.set(n, { severity });
+    });
+    app.addHook('onClose', async () => {
+      ticks.stop();
+      unlink();
+      engine.removeAllListeners();
+    });
+  },
+  { name: 'rules', dependencies: ['config', 'database', 'metrics', 'work-orders'], fastify: '5.x' },
+);

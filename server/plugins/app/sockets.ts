@@ -1,0 +1,50 @@
+import fp from 'fastify-plugin';
+import type { Logger } from '../../../common/logger.ts';
+import { DashboardSockets } from '../../live/dashboard-sockets.ts';
+import type { WorkOrder, WorkOrderState } from '../../work-orders/types.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Socket.IO feed of the dashboards at /socket.io. */
+    sockets: DashboardSockets;
+  }
+}
+
+const NOT_CLOSED: WorkOrderState[] = ['open', 'acknowledged', 'in_progress', 'resolved', 'callback_done', 'reopened'];
+const SNAPSHOT_TICKETS = 500;
+
+/** Socket.IO on the Fastify HTTP server; a socket logs in with the bearer token of POST /api/auth/login. */
+export const socketsPlugin = fp(
+  async (app) => {
+    const sockets = new DashboardSockets({
+      httpServer: app.server,
+      verifyToken: (token) => app.sessions.find(token),
+      site: app.site,
+      liveState: app.liveState,
+      alarms: app.alarms,
+      clock: app.clock,
+      openTickets: (buildings) => {
+        const all = buildings.length === app.site.buildings.length;
+        const pages = all ? [app.workOrders.list({ state: NOT_CLOSED, limit: SNAPSHOT_TICKETS })] : buildings.map((building) => app.workOrders.list({ state: NOT_CLOSED, building, limit: SNAPSHOT_TICKETS }));
+        return pages.flatMap((p): WorkOrder[] => p.items);
+      },
+      onTicketChange: (listener) => {
+        app.workOrderChanges.on('change', listener);
+        return () => app.workOrderChanges.off('change', listener);
+      },
+      logger: app.log.child({ component: 'sockets' }) as Logger,
+    });
+    app.decorate('sockets', sockets);
+    const connected = app.metrics.gauge('fm_dashboard_sockets', 'Dashboards connected over Socket.IO');
+    const deltas = app.metrics.gauge('fm_dashboard_deltas_total', 'Deltas pushed to dashboards, by kind');
+    app.metrics.onCollect(() => {
+      connected.set(sockets.counters.connected);
+      for (const kind of ['deviceDeltas', 'alarmDeltas', 'ticketDeltas', 'buildingDeltas'] as const) deltas.set(sockets.counters[kind], { kind });
+    });
+    // Before the HTTP server closes: open websockets would otherwise hold it open.
+    app.addHook('preClose', async () => {
+      await sockets.close();
+    });
+  },
+  { name: 'sockets', dependencies: ['config', 'metrics', 'auth', 'work-orders', 'rules', 'bus'], fastify: '5.x' },
+);

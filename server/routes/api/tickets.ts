@@ -1,0 +1,207 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { ROLES } from '../../auth/roles.ts';
+import { badRequest, emptyBodyIsEmptyObject } from '../../http/http-error.ts';
+import type { ActionPayloads, WorkOrderAction, WorkOrderEvent, WorkOrderFilter } from '../../work-orders/types.ts';
+import { AUTH_ERRORS, EpochMs, IdParam, Nullable, StringEnum, errors } from '../schemas/common.ts';
+import { Comment, Ticket, TicketCategory, TicketChange, TicketPriority, TicketSource, TicketState, TicketWithTimeline } from '../schemas/work-order.ts';
+
+const CreateTicket = Type.Object(
+  {
+    source: Type.Optional(StringEnum(['manual', 'complaint'] as const, { description: 'manual: a repair call or finding; complaint: the service-quality line (72 h callback)' })),
+    category: Type.Optional(TicketCategory),
+    priority: Type.Optional(TicketPriority),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    detail: Type.Optional(Type.String({ maxLength: 4000 })),
+    building: Type.String({ minLength: 1, maxLength: 200, description: 'building id of the site file' }),
+    unit: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'unit id of that building' })),
+    deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    reporter: Type.Optional(Type.String({ maxLength: 200, description: 'owner or caller (name, phone), for the callback' })),
+    comment: Comment,
+  },
+  { additionalProperties: false },
+);
+
+const ListQuery = Type.Object({
+  state: Type.Optional(Type.Array(TicketState, { description: 'repeat for several' })),
+  category: Type.Optional(Type.Array(TicketCategory, { description: 'repeat for several' })),
+  source: Type.Optional(TicketSource),
+  building: Type.Optional(Type.String({ minLength: 1 })),
+  unit: Type.Optional(Type.String({ minLength: 1 })),
+  deviceId: Type.Optional(Type.String({ minLength: 1 })),
+  overdue: Type.Optional(Type.Boolean({ description: 'true: past a response or callback deadline now' })),
+  assignee: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('me')], { description: 'user id, or `me`' })),
+  team: Type.Optional(Type.Integer({ minimum: 1, description: 'assigned team id' })),
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+const TicketPage = Type.Object({ items: Type.Array(Ticket), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
+
+const CommentOnly = Type.Object({ comment: Comment }, { additionalProperties: false });
+
+/** Body schema, roles and summary of each action (DOMAIN rule 3: callbacks by the service desk). */
+const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>; roles: readonly string[]; summary: string } } = {
+  acknowledge: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Acknowledge (meets the response deadline)' },
+  assign: {
+    body: Type.Object(
+      {
+        userId: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+        teamId: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+        comment: Comment,
+      },
+      { additionalProperties: false, description: 'userId and/or teamId; null clears that side' },
+    ),
+    roles: ROLES.workTicket,
+    summary: 'Assign to a user and/or team',
+  },
+  start: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Start the work' },
+  resolve: {
+    body: Type.Object(
+      {
+        comment: Comment,
+        item: Type.Optional(Type.String({ maxLength: 500, description: 'what was repaired' })),
+        cost: Type.Optional(Type.Number({ minimum: 0, description: 'cost in currency units, at most 2 decimals' })),
+        leakTestAt: Type.Optional(EpochMs('water-leak only: when the leak test was done (starts the 3-day callback clock)')),
+      },
+      { additionalProperties: false },
+    ),
+    roles: ROLES.workTicket,
+    summary: 'Resolve (starts the callback clock; leak repairs wait for the leak test)',
+  },
+  'leak-test': {
+    body: Type.Object({ leakTestAt: EpochMs('when the leak test was done'), comment: Comment }, { additionalProperties: false }),
+    roles: ROLES.workTicket,
+    summary: 'Record the leak test of a resolved water-leak ticket (callback due 3 days after it)',
+  },
+  callback: {
+    body: Type.Object(
+      { outcome: StringEnum(['satisfied', 'problem'] as const, { description: 'problem sends the ticket back to the repair team' }), comment: Comment },
+      { additionalProperties: false },
+    ),
+    roles: ROLES.callback,
+    summary: 'Record the callback to the owner',
+  },
+  close: { body: CommentOnly, roles: ROLES.callback, summary: 'Close after a satisfied callback' },
+  reopen: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Reopen (fresh deadlines)' },
+};
+
+export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const names = (): Map<number, string> => new Map(app.users.list().map((u) => [u.id, u.displayName]));
+  const entry = (e: WorkOrderEvent, byName: Map<number, string>) => ({ ...e, byName: e.by === null ? null : (byName.get(e.by) ?? null) });
+
+  app.get(
+    '/tickets',
+    {
+      config: { roles: ROLES.read },
+      schema: {
+        tags: ['tickets'],
+        summary: 'List tickets, newest first',
+        querystring: ListQuery,
+        response: { 200: TicketPage, ...errors(400, ...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const filter: WorkOrderFilter = { page: q.page ?? 1, limit: q.limit ?? 50 };
+      if (q.state) filter.state = q.state;
+      if (q.category) filter.category = q.category;
+      if (q.source) filter.source = q.source;
+      if (q.building) filter.building = q.building;
+      if (q.unit) filter.unit = q.unit;
+      if (q.deviceId) filter.deviceId = q.deviceId;
+      if (q.overdue !== undefined) filter.overdue = q.overdue;
+      if (q.assignee !== undefined) filter.assigneeUserId = q.assignee === 'me' ? request.user!.userId : q.assignee;
+      if (q.team !== undefined) filter.assigneeTeamId = q.team;
+      return app.workOrders.list(filter);
+    },
+  );
+
+  app.post(
+    '/tickets',
+    {
+      config: { roles: ROLES.createTicket },
+      schema: {
+        tags: ['tickets'],
+        summary: 'Record a ticket: a repair call or finding (manual) or a service-quality complaint',
+        body: CreateTicket,
+        response: { 201: TicketWithTimeline, ...errors(400, ...AUTH_ERRORS) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const source = b.source ?? 'manual';
+      const category = b.category ?? (source === 'complaint' ? 'complaint' : undefined);
+      if (!category) throw badRequest('category', 'is required for a manual ticket (fire-safety, water-leak, electrical, access-security, general)');
+      checkPlace(app.site, b);
+      const { workOrder } = app.workOrders.create({
+        source,
+        category,
+        priority: b.priority ?? 'medium',
+        title: b.title,
+        building: b.building,
+        createdBy: request.user!.userId,
+        ...(b.detail !== undefined && { detail: b.detail }),
+        ...(b.unit !== undefined && { unit: b.unit }),
+        ...(b.deviceId !== undefined && { deviceId: b.deviceId }),
+        ...(b.reporter !== undefined && { reporter: b.reporter }),
+        ...(b.comment !== undefined && { comment: b.comment }),
+      });
+      const full = app.workOrders.get(workOrder.id);
+      const byName = names();
+      return reply.code(201).send({ ...full, timeline: full.timeline.map((e) => entry(e, byName)) });
+    },
+  );
+
+  app.get(
+    '/tickets/:id',
+    {
+      config: { roles: ROLES.read },
+      schema: {
+        tags: ['tickets'],
+        summary: 'One ticket with its timeline (who did what, when, with which comment)',
+        params: IdParam,
+        response: { 200: TicketWithTimeline, ...errors(400, 404, ...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const full = app.workOrders.get(request.params.id);
+      const byName = names();
+      return { ...full, timeline: full.timeline.map((e) => entry(e, byName)) };
+    },
+  );
+
+  for (const action of Object.keys(ACTIONS) as WorkOrderAction[]) {
+    const spec = ACTIONS[action];
+    app.post(
+      `/tickets/:id/${action}`,
+      {
+        config: { roles: spec.roles as (typeof ROLES)['read'] },
+        preValidation: emptyBodyIsEmptyObject,
+        schema: {
+          tags: ['tickets'],
+          summary: spec.summary,
+          params: IdParam,
+          body: spec.body,
+          response: { 200: TicketChange, ...errors(400, 404, 409, ...AUTH_ERRORS) },
+        },
+      },
+      async (request) => {
+        const body = request.body as ActionPayloads[typeof action];
+        if (action === 'assign') {
+          const a = body as ActionPayloads['assign'];
+          if (a.userId === undefined && a.teamId === undefined) throw badRequest('userId', 'give userId or teamId (null clears one)');
+        }
+        const change = app.workOrders.act(request.params.id, action, request.user!.userId, body);
+        return { ticket: change.workOrder, event: entry(change.event, names()) };
+      },
+    );
+  }
+};
+
+function checkPlace(site: import('../../../common/site/types.ts').SiteConfig, b: Static<typeof CreateTicket>): void {
+  const building = site.buildings.find((x) => x.id === b.building);
+  if (!building) throw badRequest('building', `no building ${b.building} in this estate (known: ${site.buildings.map((x) => x.id).join(', ')})`);
+  if (b.unit !== undefined && !building.units.some((u) => u.id === b.unit)) throw badRequest('unit', `no unit ${b.unit} in building ${b.building}`);
+  if (b.deviceId !== undefined && !building.devices.some((d) => d.id === b.deviceId)) throw badRequest('deviceId', `no device ${b.deviceId} in building ${b.building}`);
+}

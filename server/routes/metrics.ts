@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ALARM_SEVERITIES, isActive } from '../alarms/alarm.ts';
+import { checkHealth } from '../http/health.ts';
+import { WORK_ORDER_CATEGORIES } from '../work-orders/types.ts';
+
+/** Prometheus text at /metrics: what the server's plugins register, and the figures of the records. */
+export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const m = app.metrics;
+  const readingsIn = m.gauge('fm_readings_received_total', 'Readings received from the gateways (upstream state messages)');
+  const alarmsActive = m.gauge('fm_alarms_active', 'Active alarms (condition in alarm) per severity');
+  const open = m.gauge('fm_work_orders_open', 'Work orders not closed, per category');
+  const overdue = m.gauge('fm_work_orders_overdue', 'Work orders past a deadline now, per kind of deadline (response, callback)');
+  const byState = m.gauge('fm_work_orders', 'Work orders per state');
+  const leakTests = m.gauge('fm_work_orders_leak_test_pending', 'Resolved leak repairs waiting for their leak test');
+  const storeUp = m.gauge('fm_reading_store_up', '1 when the reading store answers');
+  const databaseUp = m.gauge('fm_records_database_up', '1 when the records database answers');
+  const brokerUp = m.gauge('fm_upstream_connected', '1 while subscribed to the upstream broker');
+
+  m.onCollect(() => {
+    readingsIn.set(app.hasDecorator('bus') ? app.bus.counters.readings : 0);
+    const active = Object.fromEntries(ALARM_SEVERITIES.map((s) => [s, 0])) as Record<string, number>;
+    if (app.hasDecorator('alarms')) for (const a of app.alarms.listActive()) if (isActive(a)) active[a.severity]!++;
+    for (const [severity, n] of Object.entries(active)) alarmsActive.set(n, { severity });
+    const counts = app.workOrders.counts();
+    for (const category of WORK_ORDER_CATEGORIES) open.set(counts.openByCategory[category], { category });
+    for (const [kind, n] of Object.entries(counts.overdue)) overdue.set(n, { kind });
+    for (const [state, n] of Object.entries(counts.byState)) byState.set(n, { state });
+    leakTests.set(counts.leakTestPending);
+  });
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus text exposition',
+        produces: ['text/plain'],
+        response: { 200: Type.String({ description: 'Prometheus text format 0.0.4' }) },
+      },
+    },
+    async (_request, reply) => {
+      const health = await checkHealth(app);
+      storeUp.set(health.checks.store.ok ? 1 : 0, { backend: health.checks.store.backend });
+      databaseUp.set(health.checks.database.ok ? 1 : 0);
+      brokerUp.set(health.checks.broker.ok ? 1 : 0);
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.render());
+    },
+  );
+};

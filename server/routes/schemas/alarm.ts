@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import { DEVICE_KINDS } from '../../../common/reading.ts';
+import { ALARM_CATEGORIES, ALARM_SEVERITIES, ALARM_STATES } from '../../alarms/alarm.ts';
+import { EpochMs, StringEnum } from './common.ts';
+
+export const AlarmCategory = StringEnum(ALARM_CATEGORIES);
+export const AlarmSeverity = StringEnum(ALARM_SEVERITIES);
+export const AlarmState = StringEnum(ALARM_STATES, { description: 'ISA-18.2: cleared-unacknowledged is returned to normal, not yet acknowledged' });
+
+const Shelf = Type.Object({ by: Type.String(), reason: Type.String(), at: EpochMs(), until: EpochMs() });
+
+export const AlarmBody = Type.Object(
+  {
+    id: Type.String(),
+    key: Type.String({ description: 'alarm point: device/rule[/instance]' }),
+    ruleId: Type.String(),
+    ruleType: Type.String(),
+    device: Type.String(),
+    building: Type.String(),
+    kind: StringEnum(DEVICE_KINDS),
+    unit: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String({ description: 'e.g. the fire zone' })),
+    metric: Type.Optional(Type.String()),
+    category: AlarmCategory,
+    severity: AlarmSeverity,
+    title: Type.Object({ en: Type.String(), zh: Type.String() }),
+    state: AlarmState,
+    conditionActive: Type.Boolean(),
+    value: Type.Optional(Type.Number()),
+    limit: Type.Optional(Type.Number()),
+    details: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    raisedAt: EpochMs(),
+    announcedAt: Type.Optional(EpochMs()),
+    lastTripAt: EpochMs(),
+    clearedAt: Type.Optional(EpochMs()),
+    acknowledgedAt: Type.Optional(EpochMs()),
+    acknowledgedBy: Type.Optional(Type.String()),
+    acknowledgeComment: Type.Optional(Type.String()),
+    closedAt: Type.Optional(EpochMs()),
+    updatedAt: EpochMs(),
+    occurrences: Type.Integer(),
+    chattering: Type.Boolean(),
+    shelved: Type.Optional(Shelf),
+  },
+  { title: 'Alarm' },
+);

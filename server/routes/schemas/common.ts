@@ -1,0 +1,39 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** A string from a fixed list, as one JSON Schema `enum` (ajv then names the allowed values). */
+export const StringEnum = <T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const EpochMs = (description = 'UTC epoch milliseconds') => Type.Integer({ minimum: 0, description });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'HTTP status text' }),
+    message: Type.String({ description: 'what is wrong and what to do about it' }),
+    field: Type.Optional(Type.String({ description: 'the request field to fix' })),
+  },
+  { title: 'Error' },
+);
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'invalid input; `field` names what to fix',
+  401: 'not logged in, or the token expired',
+  403: 'the role may not do this',
+  404: 'no such thing',
+  409: 'not allowed in the current state',
+  429: 'too many requests',
+  503: 'a service the answer depends on is unavailable',
+};
+
+/** Response schemas of the error codes a route can answer with. */
+export function errors(...codes: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(codes.map((c) => [c, { ...ErrorBody, description: ERROR_TEXT[c] ?? 'error' }]));
+}
+
+/** The errors every route behind login can give. */
+export const AUTH_ERRORS = [401, 403, 429] as const;
+
+export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, description: 'numeric id' }) });
+export const TextIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
