@@ -5,33 +5,35 @@ import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { startEstate } from '../devices/estate-simulator.ts';
 import { isScenarioName, SCENARIO_NAMES } from '../devices/scenarios.ts';
 import { runGateway } from '../gateway/main.ts';
-import { startEmbeddedBroker } from '../server/broker/embedded-broker.ts';
+import { DEMO_GATEWAY_PASSWORD } from '../server/broker/broker-policy.ts';
+import { runServer } from '../server/main.ts';
 
 /**
- * `npm start`: the whole system on one machine. The embedded broker (unless MQTT_URL is set),
- * the simulated devices of the site, and the gateway. Ctrl-C stops every part, gateway first so
- * that everything it acknowledged is on disk.
+ * `npm start`: the whole system on one machine. The server (API, dashboard feed, rules, and the
+ * embedded broker unless MQTT_URL is set), the simulated devices of the site, and the gateway.
+ * Ctrl-C stops every part, gateway first so that everything it acknowledged is on disk.
  */
 const logger = createLogger('facility-monitor');
 
 void runUntilSignalled('facility-monitor', logger, async () => {
   const env = readEnvironment();
-  const siteFile = env.siteConfig ?? DEMO_SITE_FILE;
-  const site = loadSiteFile(siteFile);
+  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE);
   const scenario = process.env.SCENARIO ?? 'normal';
   if (!isScenarioName(scenario)) throw new Error(`SCENARIO=${scenario}: unknown scenario (known: ${SCENARIO_NAMES.join(', ')})`);
+  if (site.site.demo && !process.env.GATEWAY_MQTT_USERNAME) {
+    // The demo estate's gateway logs in with the demo credential the server accepts for it.
+    process.env.GATEWAY_MQTT_USERNAME = site.gateway.id;
+    process.env.GATEWAY_MQTT_PASSWORD = DEMO_GATEWAY_PASSWORD;
+  }
 
-  const broker = env.mqttUrl ? undefined : await startEmbeddedBroker({ port: env.mqttPort, host: '0.0.0.0', logger: logger.child({ component: 'broker' }) });
+  const server = await runServer(env, logger.child({ component: 'server' }));
   const url = brokerUrl(env);
   const estate = await startEstate({ site, brokerUrl: url, scenario, logger: logger.child({ component: 'devices' }) });
   const gateway = await runGateway(env, logger.child({ component: 'gateway' }));
 
   process.stdout.write(
     [
-      '',
-      `Facility Monitor is running: ${site.site.name}`,
-      `  devices:  ${site.devices.length} simulated in ${site.buildings.length} buildings, scenario '${scenario}'`,
-      `  broker:   ${url}${broker ? ' (embedded)' : ''}`,
+      `  devices:  ${site.devices.length} simulated in ${site.buildings.length} buildings, scenario '${scenario}' (SCENARIO=name to change)`,
       `  store:    ${env.influxUrl ? env.influxUrl.replace(/\/\/[^@/]*@/, '//***@') : `SQLite in ${env.dataDir}/readings.db`}`,
       `  gateway:  http://127.0.0.1:${gateway.httpPort}/metrics  http://127.0.0.1:${gateway.httpPort}/health`,
       '  Ctrl-C stops everything.',
@@ -43,7 +45,7 @@ void runUntilSignalled('facility-monitor', logger, async () => {
     stop: async () => {
       await gateway.stop();
       await estate.stop();
-      await broker?.close();
+      await server.stop();
     },
   };
 });
