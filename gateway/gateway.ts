@@ -11,10 +11,13 @@ import { decodeBatch, encodeBatch } from './outbox/batch-codec.ts';
 import { DeliveryLoop } from './outbox/delivery-loop.ts';
 import { DiskOutbox, type OutboxRecord } from './outbox/disk-outbox.ts';
 import { createReadingStore } from './store/create-reading-store.ts';
+import { InfluxReadingStore } from './store/influx-store.ts';
 import type { ReadingStore } from './store/reading-store.ts';
 import { StoreWriteError } from './store/store-write-error.ts';
 import { UpstreamPublisher } from './upstream/upstream-publisher.ts';
 
+const X = { readings: 0, bytes: 0, recs: 0, lat: 0, n: 0 };
+import { BatchReadings } from './outbox/batch-codec.ts';
 export interface GatewayOptions {
   site: SiteConfig;
   dataDir: string;
@@ -32,8 +35,10 @@ export interface GatewayOptions {
   deviceBrokerPassword?: string;
   logger: Logger;
   metrics?: MetricsRegistry;
-  /** Store readings in records of at most this many outbox batches per write. Default 64. */
+  /** Store readings in records of at most this many outbox batches per write. Default 16. */
   storeRecordsPerWrite?: number;
+  /** Writes to the reading store in flight at once (the outbox cursor still moves in order). Default 3. */
+  storeWritesInFlight?: number;
 }
 
 export interface GatewayHealth {
@@ -109,7 +114,13 @@ export class Gateway {
     this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
 
     this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, batchSize: site.gateway.store.batchSize, logger });
-    this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), this.options.storeRecordsPerWrite ?? 64, site.gateway.store.flushIntervalMs);
+    this.storeLoop = this.deliveryLoop(
+      'store',
+      (records) => this.deliverToStore(records),
+      Number(process.env.X_RPW ?? this.options.storeRecordsPerWrite ?? 16),
+      site.gateway.store.flushIntervalMs,
+      Number(process.env.X_INF ?? this.options.storeWritesInFlight ?? 3),
+    );
 
     if (upstreamEnabled) {
       const upstreamOptions: ConstructorParameters<typeof UpstreamPublisher>[0] = {
@@ -123,9 +134,19 @@ export class Gateway {
       this.upstream = new UpstreamPublisher(upstreamOptions);
       this.upstream.on('error', (err) => this.log.warn({ err: err.message }, 'upstream problem'));
       await this.upstream.start();
-      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256, 0);
+      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256, 0, 1);
     }
     this.storeLoop.start();
+    if (process.env.X_LOG) {
+      let last = { d: 0, r: 0, t: Date.now() };
+      setInterval(() => {
+        const st = this.storeLoop.stats();
+        const now = Date.now();
+        console.error(`X pending=${this.outbox.consumer('store').pending} del/s=${((st.deliveries - last.d) * 1000 / (now - last.t)).toFixed(1)} rec/s=${((st.deliveredRecords - last.r) * 1000 / (now - last.t)).toFixed(0)} rdg/s=${X.readings * 1000 / (now - last.t) | 0} bytes/rec=${X.bytes / Math.max(1, X.recs) | 0} rdg/rec=${X.readings / Math.max(1, X.recs) | 0} lat=${(X.lat / Math.max(1, X.n)).toFixed(0)}ms rss=${process.memoryUsage().rss >> 20}`);
+        last = { d: st.deliveries, r: st.deliveredRecords, t: now };
+        X.readings = X.bytes = X.recs = X.lat = X.n = 0;
+      }, 1000).unref();
+    }
     this.upstreamLoop?.start();
     await this.startConnectors();
     this.log.info(
@@ -178,11 +199,12 @@ export class Gateway {
     return h;
   }
 
-  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number, lingerMs: number): DeliveryLoop {
+  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number, lingerMs: number, maxInFlight: number): DeliveryLoop {
     const loop = new DeliveryLoop({
       consumer: this.outbox.consumer(name),
       deliver,
       maxRecordsPerDelivery: maxRecords,
+      maxInFlight,
       lingerMs,
       logger: this.log.child({ component: `delivery-${name}` }),
       metrics: this.metrics,
@@ -196,17 +218,29 @@ export class Gateway {
       await this.store.init();
       this.storeReady = true;
     }
-    const readings: Reading[] = [];
-    const events: DeviceEvent[] = [];
-    for (const r of records) {
-      const b = decodeBatch(r.payload);
-      for (const x of b.readings) readings.push(x);
-      for (const e of b.events) events.push(e);
-    }
     const started = performance.now();
     try {
-      await this.store.write(readings, events);
+      if (this.store instanceof InfluxReadingStore) {
+        // Line protocol straight from the outbox records, one request body at a time.
+        await this.store.writeOutboxBatches(records.map((r) => r.payload));
+      } else {
+        const readings: Reading[] = [];
+        const events: DeviceEvent[] = [];
+        for (const r of records) {
+          const b = decodeBatch(r.payload);
+          for (const x of b.readings) readings.push(x);
+          for (const e of b.events) events.push(e);
+        }
+        await this.store.write(readings, events);
+      }
       this.storeLatency.observe((performance.now() - started) / 1000);
+      if (process.env.X_LOG) {
+        X.n++;
+        X.lat += performance.now() - started;
+        X.recs += records.length;
+        for (const r of records) X.bytes += r.payload.length;
+        for (const r of records) X.readings += new BatchReadings(r.payload).count;
+      }
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
         await this.setAside(records, err);

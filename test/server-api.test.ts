@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../common/reading.ts';
 import { loadSiteFile } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
 import { SqliteReadingStore } from '../gateway/store/sqlite-store.ts';
+import { errorBody } from '../server/plugins/external/error-handler.ts';
 import { registeredRoutes } from './harness/routes.ts';
 import { startTestServer, type TestServer } from './harness/server-app.ts';
 
@@ -279,5 +281,31 @@ describe('OpenAPI at /docs', () => {
         expect(op!.requestBody, `${r.method} ${path} request body`).toBeDefined();
       }
     }
+  });
+});
+
+describe('failures', () => {
+  it('a 5xx body hides the cause and gives the request id; a 4xx body keeps its message', () => {
+    const request = { id: 'req-42' } as FastifyRequest;
+    const internal = errorBody(new Error('SQLITE_CORRUPT: /var/lib/fm/records.db page 7'), request);
+    expect(internal.statusCode).toBe(500);
+    expect(JSON.stringify(internal.body)).not.toMatch(/SQLITE|records\.db/);
+    expect(internal.body).toEqual({ error: 'Internal Server Error', message: expect.stringContaining('req-42') });
+    const refused = errorBody(Object.assign(new Error('work order 9 does not exist'), { statusCode: 404 }), request);
+    expect(refused).toMatchObject({ statusCode: 404, body: { error: 'Not Found', message: 'work order 9 does not exist' } });
+  });
+
+  // Last: it closes the reading store of the shared server.
+  it('a reading store that stops answering gives 503 on history, in health and in /metrics', async () => {
+    await server.app.readings.close();
+    const device = await get('/api/devices/T1-tank');
+    expect(device.statusCode).toBe(503);
+    expect(device.json().message).toMatch(/reading store did not answer/);
+    const health = await server.app.inject({ url: '/api/health' });
+    expect(health.statusCode).toBe(503);
+    expect(health.json()).toMatchObject({ status: 'degraded', checks: { store: { ok: false }, database: { ok: true } } });
+    expect((await server.app.inject({ url: '/metrics' })).body).toMatch(/^fm_reading_store_up\{backend="sqlite"\} 0$/m);
+    // Records do not depend on the store.
+    expect((await get('/api/tickets')).statusCode).toBe(200);
   });
 });

@@ -5,7 +5,7 @@ import { ExponentialBackoff } from 'influx/lib/src/backoff/exponential.js';
 import { Pool } from 'influx/lib/src/pool.js';
 import type { Logger } from '../../common/logger.ts';
 import type { DeviceEvent, DeviceKind, Quality, Reading } from '../../common/reading.ts';
-import { eventLine, readingLine } from './line-protocol.ts';
+import { batchLineBodies, lineBodies, type LineBody } from './line-protocol.ts';
 import { AGGREGATES, quoteIdent, timeLiteral } from './influxql.ts';
 import type { Aggregate, LatestFilter, RangeQuery, ReadingStore, SeriesPoint } from './reading-store.ts';
 import { normaliseRetention, retentionMs } from './retention.ts';
@@ -101,35 +101,44 @@ export class InfluxReadingStore implements ReadingStore {
   }
 
   async write(readings: readonly Reading[], events: readonly DeviceEvent[] = []): Promise<void> {
-    const total = readings.length + events.length;
-    if (total === 0) return;
-    const bodies: string[] = [];
-    let lines: string[] = [];
-    const flush = () => {
-      bodies.push(lines.join('\n'));
-      lines = [];
-    };
-    for (const r of readings) {
-      lines.push(readingLine(r));
-      if (lines.length >= this.batchSize) flush();
-    }
-    for (const e of events) {
-      lines.push(eventLine(e));
-      if (lines.length >= this.batchSize) flush();
-    }
-    if (lines.length) flush();
+    if (readings.length + events.length === 0) return;
+    await this.writeBodies(lineBodies(readings, events, this.batchSize));
+  }
 
-    let next = 0;
+  /** Writes encoded outbox batches (batch-codec) without decoding them into `Reading` objects. */
+  async writeOutboxBatches(payloads: readonly Buffer[]): Promise<void> {
+    await this.writeBodies(batchLineBodies(payloads, this.batchSize));
+  }
+
+  /**
+   * Sends line-protocol bodies, `concurrency` requests at a time, taking the next body from
+   * `bodies` only when a request slot is free (so bodies are built while earlier ones are in
+   * flight, and at most one per slot is held). Resolves once InfluxDB has every body; on a
+   * failure, stops taking bodies and rejects with a StoreWriteError after those in flight settled.
+   */
+  async writeBodies(bodies: Iterator<LineBody, void, undefined>): Promise<void> {
     let failure: Error | undefined;
-    const worker = async () => {
-      while (next < bodies.length && !failure) {
-        const body = bodies[next++]!;
+    let exhausted = false;
+    const take = (): LineBody | undefined => {
+      if (exhausted || failure) return undefined;
+      let r: IteratorResult<LineBody, void>;
+      try {
+        r = bodies.next();
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(String(err));
+        return undefined;
+      }
+      if (r.done) exhausted = true;
+      return r.done ? undefined : r.value;
+    };
+    const worker = async (): Promise<void> => {
+      for (let body = take(); body; body = take()) {
         try {
           await this.writePool.discard({
             method: 'POST',
             path: '/write',
             query: { db: this.database, rp: RETENTION_POLICY, precision: 'ms' },
-            body,
+            body: body.text as unknown as string,
             ...(this.auth !== undefined ? { auth: this.auth } : {}),
           });
         } catch (err) {
@@ -138,12 +147,12 @@ export class InfluxReadingStore implements ReadingStore {
             this.logger?.warn({ dropped }, 'InfluxDB dropped readings older than the retention policy');
             continue;
           }
-          const e = this.failure(`write of ${total} points`, err);
+          const e = this.failure(`write of ${body.points} points`, err);
           failure ??= new StoreWriteError(e.message, !isRejectedPoints(err));
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, bodies.length) }, worker));
+    await Promise.all(Array.from({ length: this.concurrency }, worker));
     if (failure) throw failure;
   }
 

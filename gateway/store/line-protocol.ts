@@ -1,4 +1,5 @@
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import { BatchReadings } from '../outbox/batch-codec.ts';
 
 // InfluxDB 1.x line protocol: https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/
 // Tag keys, tag values and field keys escape comma, equals sign and space; string field values
@@ -44,7 +45,7 @@ export function readingSeriesKey(r: Reading): string {
  */
 export function readingFields(r: Reading): string {
   const v = r.value;
-  const q = r.quality === 'good' ? 'quality="good"' : r.quality === 'bad' ? 'quality="bad"' : escapeFieldKeyValue('quality', r.quality);
+  const q = qualityField(r.quality);
   return v !== null && Number.isFinite(v) ? 'value=' + String(v) + ',' + q : q;
 }
 
@@ -71,4 +72,80 @@ export function eventLine(e: DeviceEvent): string {
     }
   }
   return key + ' ' + fields + ' ' + timestamp(e.ts);
+}
+
+/** One write request: line protocol, one point per line. */
+export interface LineBody {
+  text: Buffer;
+  points: number;
+}
+
+function qualityField(q: string): string {
+  return q === 'good' ? 'quality="good"' : q === 'bad' ? 'quality="bad"' : escapeFieldKeyValue('quality', q);
+}
+
+/**
+ * Bodies of at most `pointsPerBody` points from readings and events, each built only when the
+ * caller asks for it (when a request slot frees up), so no more than one is held unsent.
+ */
+export function* lineBodies(readings: readonly Reading[], events: readonly DeviceEvent[], pointsPerBody: number): Generator<LineBody, void, undefined> {
+  let text = '';
+  let points = 0;
+  for (const r of readings) {
+    text += points === 0 ? readingLine(r) : '\n' + readingLine(r);
+    if (++points >= pointsPerBody) {
+      yield { text: Buffer.from(text), points };
+      text = '';
+      points = 0;
+    }
+  }
+  for (const e of events) {
+    text += points === 0 ? eventLine(e) : '\n' + eventLine(e);
+    if (++points >= pointsPerBody) {
+      yield { text: Buffer.from(text), points };
+      text = '';
+      points = 0;
+    }
+  }
+  if (points > 0) yield { text: Buffer.from(text), points };
+}
+
+/**
+ * The same bodies straight from encoded outbox batches (batch-codec), without a `Reading` per
+ * reading: every distinct string of a batch is escaped once. Lines are those of readingLine and
+ * eventLine.
+ */
+export function* batchLineBodies(payloads: readonly Buffer[], pointsPerBody: number): Generator<LineBody, void, undefined> {
+  let text = '';
+  let points = 0;
+  for (const payload of payloads) {
+    const c = new BatchReadings(payload);
+    const s = c.strings;
+    const escaped = new Array<string | undefined>(s.length);
+    const tag = (i: number): string => (escaped[i] ??= escapeTag(s[i] as string));
+    while (c.next()) {
+      let line = 'readings,building=' + tag(c.building) + ',device=' + tag(c.device);
+      if (c.engUnit >= 0 && s[c.engUnit]) line += ',eng_unit=' + tag(c.engUnit);
+      line += ',kind=' + tag(c.kind) + ',metric=' + tag(c.metric);
+      if (c.unit >= 0 && s[c.unit]) line += ',unit=' + tag(c.unit);
+      const v = c.value;
+      const q = qualityField(c.quality);
+      line += v !== null && Number.isFinite(v) ? ' value=' + String(v) + ',' + q + ' ' + timestamp(c.ts) : ' ' + q + ' ' + timestamp(c.ts);
+      text += points === 0 ? line : '\n' + line;
+      if (++points >= pointsPerBody) {
+        yield { text: Buffer.from(text), points };
+        text = '';
+        points = 0;
+      }
+    }
+    for (const e of c.events()) {
+      text += points === 0 ? eventLine(e) : '\n' + eventLine(e);
+      if (++points >= pointsPerBody) {
+        yield { text: Buffer.from(text), points };
+        text = '';
+        points = 0;
+      }
+    }
+  }
+  if (points > 0) yield { text: Buffer.from(text), points };
 }

@@ -52,7 +52,8 @@ export function errorBody(err: FastifyError | HttpError | Error, request: Fastif
   const raw = (err as { statusCode?: unknown }).statusCode;
   const statusCode = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
   const error = STATUS_CODES[statusCode] ?? 'Error';
-  if (statusCode >= 500) {
+  // HttpError messages are written for the client (a 503 saying which service is down); anything else may leak internals.
+  if (statusCode >= 500 && !(err instanceof HttpError)) {
     return { statusCode, body: { error, message: `the server could not answer this request; its log has the details under request id ${request.id}` }, headers: {} };
   }
   const field = err instanceof HttpError ? err.field : (err as { field?: unknown }).field;
