@@ -1,8 +1,9 @@
-// `npm run bench [-- --only ingest,modbus] [--quick] [--profile] [--duration SECONDS]`: the SPEC section 7 benchmarks.
+// `npm run bench [-- --only ingest,modbus,alarm-latency] [--quick] [--profile] [--duration SECONDS]`: the SPEC section 7 benchmarks.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { runAlarmLatency } from './alarm-latency.ts';
 import { runIngest } from './ingest/ingest-scenario.ts';
 import { runModbus } from './modbus/modbus-scenario.ts';
 import { runOutboxScenario, runStoreScenario } from './throughput-scenarios.ts';
@@ -12,6 +13,7 @@ import type { BenchOptions, ScenarioResult } from './scenario.ts';
 const SCENARIOS: Record<string, (o: BenchOptions) => Promise<ScenarioResult>> = {
   ingest: runIngest,
   modbus: runModbus,
+  'alarm-latency': runAlarmLatency,
   store: runStoreScenario,
   outbox: runOutboxScenario,
 };
