@@ -35,9 +35,11 @@ export function decodeRaw(words: readonly number[], p: RegisterPoint): number {
   }
 }
 
-/** Engineering value of a point: raw × scale + offset, rounded to drop float noise from the scale. */
+/** Engineering value of a point: raw × scale + offset, rounded to drop float noise from the scale and from float32. */
 export function decodeValue(words: readonly number[], p: RegisterPoint): number {
-  const raw = decodeRaw(words, p);
+  let raw = decodeRaw(words, p);
+  // A float32 carries about 7 significant decimal digits; the rest of its double is conversion noise (220.9470672607422 V).
+  if (p.type === 'float32' && Number.isFinite(raw)) raw = Number(raw.toPrecision(7));
   if (p.scale === 1 && p.offset === 0) return raw;
   return Number((raw * p.scale + p.offset).toPrecision(12));
 }

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import { readUpstreamStates, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
 
 export interface UpstreamPublisherOptions {
   /** The server's broker. */
@@ -21,6 +22,14 @@ export interface UpstreamPublisherOptions {
   publishTimeoutMs?: number;
   /** How long start() waits for the first connection. Default 5000 ms. */
   connectWaitMs?: number;
+  /**
+   * Where the merged states are kept across restarts (the gateway: `DATA_DIR/upstream-state.json`).
+   * Read at start, written after deliveries at most once per `stateWriteIntervalMs`, and on stop.
+   * Unset: states live in memory only.
+   */
+  stateFile?: string;
+  /** Default 1000 ms. */
+  stateWriteIntervalMs?: number;
 }
 
 /** What the gateway forwards upstream: a slice of the outbox. */
@@ -47,12 +56,14 @@ export class UpstreamUnavailableError extends Error {
  */
 export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   private readonly log: Logger;
-  private readonly states = new Map<string, UpstreamState>();
+  private readonly states: UpstreamStates = new Map();
+  private readonly stateWriter: UpstreamStateWriter | undefined;
+  private statesLoaded = false;
   private readonly failPending = new Set<(err: Error) => void>();
   private client: MqttClient | undefined;
   private stopping = false;
   private lastError = '';
-  private readonly m: { states: Counter; events: Counter; failures: Counter; reconnects: Counter; connected: Gauge };
+  private readonly m: { states: Counter; events: Counter; failures: Counter; reconnects: Counter; connected: Gauge; stateFileErrors: Counter };
 
   constructor(private readonly options: UpstreamPublisherOptions) {
     super();
@@ -64,7 +75,19 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
       failures: metrics.counter('fm_upstream_failures_total', 'Deliveries upstream that failed and will be retried'),
       reconnects: metrics.counter('fm_upstream_reconnects_total', 'Reconnections to the upstream broker'),
       connected: metrics.gauge('fm_upstream_connected', '1 while connected to the upstream broker'),
+      stateFileErrors: metrics.counter('fm_upstream_state_file_errors_total', 'Upstream state file writes that failed, and unreadable state files ignored at start'),
     };
+    if (options.stateFile !== undefined) {
+      this.stateWriter = new UpstreamStateWriter(
+        options.stateFile,
+        this.states,
+        (err) => {
+          this.m.stateFileErrors.inc();
+          this.report(err);
+        },
+        options.stateWriteIntervalMs,
+      );
+    }
   }
 
   get connected(): boolean {
@@ -81,6 +104,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   async start(): Promise<void> {
     if (this.client) return;
     this.stopping = false;
+    await this.loadStates();
     const id = this.options.gatewayId;
     const opts: IClientOptions = {
       clientId: this.options.clientId ?? `${id}-upstream`,
@@ -190,6 +214,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     );
     try {
       await Promise.race([acknowledged, aborted]);
+      if (touched.size > 0) this.stateWriter?.request();
     } catch (err) {
       this.m.failures.inc();
       acknowledged.catch(() => undefined);
@@ -213,15 +238,38 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     await withTimeout(client.endAsync(false), 3000).catch(() => client.end(true));
     this.client = undefined;
     this.m.connected.set(0);
+    await this.stateWriter?.flush();
+  }
+
+  /** A restarted gateway must not replace a device's complete retained state with the few metrics read since. */
+  private async loadStates(): Promise<void> {
+    const path = this.options.stateFile;
+    if (path === undefined || this.statesLoaded) return;
+    this.statesLoaded = true;
+    let loaded: UpstreamStates | undefined;
+    try {
+      loaded = await readUpstreamStates(path);
+    } catch (err) {
+      this.m.stateFileErrors.inc();
+      this.report(new Error(`upstream state file ignored, states start empty: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    if (!loaded) return;
+    for (const [key, state] of loaded) this.states.set(key, { ...state, gateway: this.options.gatewayId });
+    this.log.info({ path, devices: loaded.size }, 'upstream states loaded');
   }
 
   private merge(r: Reading): string {
     const key = `${r.building}/${r.device}`;
     let s = this.states.get(key);
-    if (!s) {
+    // A kind that changed with the site file makes the metrics kept from before meaningless.
+    if (!s || s.kind !== r.kind) {
       s = { ts: r.ts, gateway: this.options.gatewayId, kind: r.kind, metrics: {} };
       if (r.unit !== undefined) s.unit = r.unit;
       this.states.set(key, s);
+    } else if (s.unit !== r.unit) {
+      if (r.unit === undefined) delete s.unit;
+      else s.unit = r.unit;
     }
     const prev = s.metrics[r.metric];
     // The outbox may hand over older readings after newer ones (retries); the state keeps the newest.
