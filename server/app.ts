@@ -39,6 +39,8 @@ export interface BuildAppOptions {
   loginLimits?: LoginLimits;
   /** Requests per client address and minute over the whole API. */
   rateLimitMax?: number;
+  /** How often dashboard sockets are checked for an expired session (default 30 s). */
+  sessionCheckMs?: number;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(brokerPlugin);
     await app.register(rulesPlugin);
     await app.register(busPlugin);
-    await app.register(socketsPlugin);
+    await app.register(socketsPlugin, opts.sessionCheckMs === undefined ? {} : { sessionCheckMs: opts.sessionCheckMs });
 
     // Routes: every /api route declares the roles that may call it (or that it is public).
     await app.register(

@@ -1,8 +1,8 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { AlarmActionError, MAX_SHELVE_MS, type AlarmSeverity, type AlarmState } from '../server/alarms/alarm.ts';
 import { AlarmService, type AlarmPoint } from '../server/alarms/alarm-service.ts';
 import { SqliteAlarmStateStore } from '../server/alarms/alarm-store.ts';
+import { openDatabase } from '../server/db/database.ts';
 import { manualClock } from './fixtures/rules/harness.ts';
 
 const point = (device = 'door-1', severity: AlarmSeverity = 'high', ruleId = 'door-forced'): AlarmPoint => ({
@@ -17,7 +17,7 @@ const point = (device = 'door-1', severity: AlarmSeverity = 'high', ruleId = 'do
 });
 const facts = { title: { en: 'Door forced', zh: '门被强行打开' } };
 
-function setup(db = new BetterSqlite3(':memory:')) {
+function setup(db = openDatabase(':memory:')) {
   const clock = manualClock();
   const store = new SqliteAlarmStateStore(db);
   const service = new AlarmService({ store, clock: clock.now });
@@ -122,7 +122,7 @@ describe('ISA-18.2 alarm states', () => {
   });
 
   it('open alarms and shelves survive a restart of the service', () => {
-    const db = new BetterSqlite3(':memory:');
+    const db = openDatabase(':memory:');
     const first = setup(db);
     const t = first.clock.now();
     first.service.trip(point(), t, facts);

@@ -31,8 +31,46 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
     expect(second.events.length > 0).toBe(expectRaisedBeforeDue);
     second.engine.tick(base + Math.max(restartAt, 30_000));
     expect(second.events.map((e) => e.type)).toEqual(['raised']);
-    expect(second.events[0]!.alarm.raisedAt).toBe(base + 30_000);
+    expect(second.events[0]!.alarm).toMatchObject({ raisedAt: base + 30_000, value: 3900, limit: 3800 });
     expect(second.engine.nextDue()).not.toBe(base + 30_000);
+    second.db.close();
+  });
+
+  it('the resumed on-delay raises with the newest reading seen after the restart', () => {
+    const file = dbFile();
+    const clock = manualClock();
+    const base = clock.now();
+    const first = newEngine({ file, clock: clock.now, rules });
+    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+    first.db.close();
+
+    clock.set(base + 20_000);
+    const second = newEngine({ file, clock: clock.now, rules });
+    second.engine.restore(clock.now());
+    // Replayed from before the on-delay started: history the first engine had already passed, it cancels nothing.
+    second.engine.onReading(reading('tank-1', 'level_mm', 3700, base - 1_000));
+    second.engine.onReading(reading('tank-1', 'level_mm', 3950, base + 25_000));
+    second.engine.tick(base + 30_000);
+    expect(second.events.map((e) => [e.type, e.alarm.value, e.alarm.limit, e.alarm.raisedAt])).toEqual([['raised', 3950, 3800, base + 30_000]]);
+    second.db.close();
+  });
+
+  it('drops a pending on-delay whose reading no longer breaks the limit of the site file it restarts with', () => {
+    const file = dbFile();
+    const clock = manualClock();
+    const base = clock.now();
+    const first = newEngine({ file, clock: clock.now, rules });
+    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+    expect(first.store.timers()).toEqual([expect.objectContaining({ phase: 'on-delay', value: 3900, limit: 3800 })]);
+    first.db.close();
+
+    clock.set(base + 20_000);
+    const raised = { devices: { 'tank-1': { ...rules.devices['tank-1'], 'tank-level-high': { ...rules.devices['tank-1']['tank-level-high'], limit: 3950 } } } };
+    const second = newEngine({ file, clock: clock.now, rules: raised });
+    second.engine.restore(clock.now());
+    second.engine.tick(base + 60_000);
+    expect(second.events).toEqual([]);
+    expect(second.store.timers()).toEqual([]);
     second.db.close();
   });
 

@@ -12,6 +12,10 @@ export interface PendingTimer {
   phase: TimerPhase;
   since: number;
   due: number;
+  /** The reading that started the timer, so an alarm raised after a restart still carries it. */
+  value?: number;
+  /** The rule's limit when the timer started. */
+  limit?: number;
 }
 
 export interface AlarmHistoryQuery {
@@ -44,39 +48,6 @@ export interface AlarmStateStore {
 
 type Db = BetterSqlite3.Database;
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS alarms (
-    id TEXT PRIMARY KEY,
-    key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    device TEXT NOT NULL,
-    building TEXT NOT NULL,
-    category TEXT NOT NULL,
-    raised_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    body TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS alarms_open ON alarms (key) WHERE state != 'cleared';
-  CREATE INDEX IF NOT EXISTS alarms_raised ON alarms (raised_at);
-  CREATE INDEX IF NOT EXISTS alarms_device_raised ON alarms (device, raised_at);
-  CREATE TABLE IF NOT EXISTS alarm_timers (
-    rule_id TEXT NOT NULL,
-    device TEXT NOT NULL,
-    instance TEXT NOT NULL,
-    phase TEXT NOT NULL CHECK (phase IN ('on-delay', 'off-delay')),
-    since INTEGER NOT NULL,
-    due INTEGER NOT NULL,
-    PRIMARY KEY (rule_id, device, instance)
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS alarm_shelves (
-    key TEXT PRIMARY KEY,
-    shelved_by TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    shelved_at INTEGER NOT NULL,
-    until INTEGER NOT NULL
-  ) WITHOUT ROWID;
-`;
-
 interface TimerRow {
   rule_id: string;
   device: string;
@@ -84,6 +55,8 @@ interface TimerRow {
   phase: TimerPhase;
   since: number;
   due: number;
+  value: number | null;
+  rule_limit: number | null;
 }
 
 interface ShelfRow {
@@ -94,7 +67,7 @@ interface ShelfRow {
   until: number;
 }
 
-/** AlarmStateStore on a better-sqlite3 handle; creates its tables when missing. */
+/** AlarmStateStore on the records database; its tables come from migrations 3 and 4 (server/db/migrations.ts). */
 export class SqliteAlarmStateStore implements AlarmStateStore {
   private readonly upsertAlarm: BetterSqlite3.Statement;
   private readonly selectAlarm: BetterSqlite3.Statement<[string], { body: string }>;
@@ -107,7 +80,6 @@ export class SqliteAlarmStateStore implements AlarmStateStore {
   private readonly selectShelves: BetterSqlite3.Statement<[], ShelfRow>;
 
   constructor(private readonly db: Db) {
-    db.exec(SCHEMA);
     this.upsertAlarm = db.prepare(`
       INSERT INTO alarms (id, key, state, device, building, category, raised_at, updated_at, body)
       VALUES (@id, @key, @state, @device, @building, @category, @raisedAt, @updatedAt, @body)
@@ -115,10 +87,11 @@ export class SqliteAlarmStateStore implements AlarmStateStore {
     this.selectAlarm = db.prepare('SELECT body FROM alarms WHERE id = ?');
     this.selectOpen = db.prepare("SELECT body FROM alarms WHERE state != 'cleared' ORDER BY raised_at");
     this.upsertTimer = db.prepare(`
-      INSERT INTO alarm_timers (rule_id, device, instance, phase, since, due) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (rule_id, device, instance) DO UPDATE SET phase = excluded.phase, since = excluded.since, due = excluded.due`);
+      INSERT INTO alarm_timers (rule_id, device, instance, phase, since, due, value, rule_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (rule_id, device, instance) DO UPDATE SET phase = excluded.phase, since = excluded.since, due = excluded.due,
+        value = excluded.value, rule_limit = excluded.rule_limit`);
     this.removeTimer = db.prepare('DELETE FROM alarm_timers WHERE rule_id = ? AND device = ? AND instance = ?');
-    this.selectTimers = db.prepare('SELECT rule_id, device, instance, phase, since, due FROM alarm_timers');
+    this.selectTimers = db.prepare('SELECT rule_id, device, instance, phase, since, due, value, rule_limit FROM alarm_timers');
     this.upsertShelf = db.prepare(`
       INSERT INTO alarm_shelves (key, shelved_by, reason, shelved_at, until) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET shelved_by = excluded.shelved_by, reason = excluded.reason,
@@ -165,7 +138,7 @@ export class SqliteAlarmStateStore implements AlarmStateStore {
   }
 
   saveTimer(t: PendingTimer): void {
-    this.upsertTimer.run(t.ruleId, t.device, t.instance, t.phase, t.since, t.due);
+    this.upsertTimer.run(t.ruleId, t.device, t.instance, t.phase, t.since, t.due, t.value ?? null, t.limit ?? null);
   }
 
   deleteTimer(ruleId: string, device: string, instance: string): void {
@@ -173,7 +146,16 @@ export class SqliteAlarmStateStore implements AlarmStateStore {
   }
 
   timers(): PendingTimer[] {
-    return this.selectTimers.all().map((r) => ({ ruleId: r.rule_id, device: r.device, instance: r.instance, phase: r.phase, since: r.since, due: r.due }));
+    return this.selectTimers.all().map((r) => ({
+      ruleId: r.rule_id,
+      device: r.device,
+      instance: r.instance,
+      phase: r.phase,
+      since: r.since,
+      due: r.due,
+      ...(r.value !== null ? { value: r.value } : {}),
+      ...(r.rule_limit !== null ? { limit: r.rule_limit } : {}),
+    }));
   }
 
   saveShelf(key: string, shelf: Shelf): void {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Database } from '../db/database.ts';
 import type { UserRole } from './roles.ts';
 
@@ -13,15 +14,22 @@ export interface Session {
   tokenHash: string;
 }
 
+export interface SessionStoreEvents {
+  /** A session was closed before it expired (logout); whatever it holds open must end now. */
+  ended: [end: { reason: 'logout'; tokenHash: string }];
+}
+
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
 /** Bearer sessions: the token is 32 random bytes handed out once; the table keeps its SHA-256. */
-export class SessionStore {
+export class SessionStore extends EventEmitter<SessionStoreEvents> {
   constructor(
     private readonly db: Database,
     private readonly clock: () => number = Date.now,
     readonly ttlMs: number = SESSION_TTL_MS,
-  ) {}
+  ) {
+    super();
+  }
 
   open(userId: number, ip?: string): { token: string; expiresAt: number } {
     const token = randomBytes(32).toString('base64url');
@@ -48,7 +56,9 @@ export class SessionStore {
     return { userId: row.id, username: row.username, displayName: row.display_name, role: row.role, expiresAt: row.expires_at, tokenHash: row.token_hash };
   }
 
+  /** Logout: the token stops working, and `ended` tells whoever holds a connection open for it. */
   close(tokenHash: string): void {
     this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+    this.emit('ended', { reason: 'logout', tokenHash });
   }
 }

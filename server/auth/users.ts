@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Database } from '../db/database.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { USER_ROLES, type UserRole } from './roles.ts';
@@ -64,12 +65,19 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$/;
 
 const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, displayName: r.display_name, role: r.role, createdAt: r.created_at });
 
+export interface UserStoreEvents {
+  /** Every session of the user was ended (new password or role, account disabled), after the change committed. */
+  'sessions-ended': [userId: number];
+}
+
 /** The users table of migration 1; usernames compare without case. */
-export class UserStore {
+export class UserStore extends EventEmitter<UserStoreEvents> {
   constructor(
     private readonly db: Database,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    super();
+  }
 
   async create(input: NewUser): Promise<User> {
     if (!USERNAME.test(input.username)) throw new UserInputError('username', 'use 2-64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
@@ -99,7 +107,7 @@ export class UserStore {
       if (problem) throw new UserInputError('password', problem);
     }
     const hash = change.password === undefined ? undefined : await hashPassword(change.password);
-    this.db.transaction(() => {
+    const sessionsEnded = this.db.transaction((): boolean => {
       const current = this.row(id);
       if (change.role !== undefined && change.role !== 'administrator' && current.role === 'administrator' && this.administrators() === 1) {
         throw new UserConflictError('role', 'this is the last administrator; make another user administrator first');
@@ -109,8 +117,11 @@ export class UserStore {
         .run(change.displayName?.trim() ?? current.display_name, change.role ?? current.role, hash ?? current.password_hash, id);
       if (hash !== undefined || (change.role !== undefined && change.role !== current.role)) {
         this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id);
+        return true;
       }
+      return false;
     })();
+    if (sessionsEnded) this.emit('sessions-ended', id);
     return this.get(id);
   }
 
@@ -147,6 +158,7 @@ export class UserStore {
       this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(DISABLED_HASH, id);
       this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id);
     })();
+    this.emit('sessions-ended', id);
   }
 
   private row(id: number): UserRow {

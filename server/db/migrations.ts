@@ -129,4 +129,56 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'alarms, pending rule timers and shelves',
+    up(db) {
+      // IF NOT EXISTS: before this migration the alarm store created these tables itself, in this shape.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS alarms (
+          id TEXT PRIMARY KEY,
+          key TEXT NOT NULL,
+          state TEXT NOT NULL,
+          device TEXT NOT NULL,
+          building TEXT NOT NULL,
+          category TEXT NOT NULL,
+          raised_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          body TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS alarms_open ON alarms (key) WHERE state != 'cleared';
+        CREATE INDEX IF NOT EXISTS alarms_raised ON alarms (raised_at);
+        CREATE INDEX IF NOT EXISTS alarms_device_raised ON alarms (device, raised_at);
+
+        CREATE TABLE IF NOT EXISTS alarm_timers (
+          rule_id TEXT NOT NULL,
+          device TEXT NOT NULL,
+          instance TEXT NOT NULL,
+          phase TEXT NOT NULL CHECK (phase IN ('on-delay', 'off-delay')),
+          since INTEGER NOT NULL,
+          due INTEGER NOT NULL,
+          PRIMARY KEY (rule_id, device, instance)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS alarm_shelves (
+          key TEXT PRIMARY KEY,
+          shelved_by TEXT NOT NULL,
+          reason TEXT NOT NULL,
+          shelved_at INTEGER NOT NULL,
+          until INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+  {
+    version: 4,
+    name: 'the reading and limit that started a pending rule timer',
+    up(db) {
+      // NULL in rows written before: the alarm such a timer raises has no value until a reading comes.
+      db.exec(`
+        ALTER TABLE alarm_timers ADD COLUMN value REAL;
+        ALTER TABLE alarm_timers ADD COLUMN rule_limit REAL;
+      `);
+    },
+  },
 ];

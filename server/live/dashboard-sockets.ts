@@ -14,6 +14,19 @@ export interface SocketUser {
   userId: number;
   username: string;
   role: string;
+  /** When the session expires (epoch ms); the socket is disconnected after it. */
+  expiresAt?: number;
+  /** The session's key, matched against logouts. */
+  tokenHash?: string;
+}
+
+/** A session ended before its expiry: one token logged out, or every session of a user revoked. */
+export type EndedSession = { reason: 'logout'; tokenHash: string } | { reason: 'revoked'; userId: number };
+
+/** Sent as `session:expired` just before the server disconnects a socket whose session ended. */
+export interface SessionExpiredMessage {
+  reason: 'logout' | 'revoked' | 'expired';
+  at: number;
 }
 
 /** Token → user, or undefined for an unknown or expired token. */
@@ -47,6 +60,10 @@ export interface DashboardSocketsOptions {
   openTickets(buildings: readonly string[]): WorkOrder[];
   /** Subscribes to committed work-order changes; returns the unsubscribe function. */
   onTicketChange(listener: (change: WorkOrderChange) => void): () => void;
+  /** Subscribes to sessions ended before their expiry; returns the unsubscribe function. */
+  onSessionEnded?(listener: (end: EndedSession) => void): () => void;
+  /** How often sockets are checked for an expired session. Default 30 s. */
+  sessionCheckMs?: number;
   clock?: () => number;
   /** Device deltas of one device are coalesced within this window. Default 100 ms. */
   deviceWindowMs?: number;
@@ -62,6 +79,8 @@ export interface DashboardSocketCounters {
   alarmDeltas: number;
   ticketDeltas: number;
   buildingDeltas: number;
+  /** Sockets disconnected because their session ended. */
+  sessionsEnded: number;
 }
 
 /** Room of every authenticated dashboard (critical alarms). */
@@ -83,10 +102,11 @@ function tokenOf(socket: Socket): string | undefined {
  * The dashboard's live feed (SPEC section 6): login by token, a snapshot on connect, then deltas
  * per building room: `building:status`, `device:state` (coalesced per device), `alarm:raised`,
  * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `inspection:due`.
+ * A socket whose session ends (logout, revoked, expired) gets `session:expired` and is disconnected.
  */
 export class DashboardSockets {
   readonly io: Server;
-  readonly counters: DashboardSocketCounters = { connected: 0, refused: 0, deviceDeltas: 0, alarmDeltas: 0, ticketDeltas: 0, buildingDeltas: 0 };
+  readonly counters: DashboardSocketCounters = { connected: 0, refused: 0, deviceDeltas: 0, alarmDeltas: 0, ticketDeltas: 0, buildingDeltas: 0, sessionsEnded: 0 };
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly buildingIds: Set<string>;
@@ -94,6 +114,7 @@ export class DashboardSockets {
   private readonly dirtyBuildings: Coalescer<string, true>;
   private readonly lastStatus = new Map<string, string>();
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly sessionCheck: NodeJS.Timeout;
 
   constructor(private readonly options: DashboardSocketsOptions) {
     this.log = options.logger ?? createLogger('sockets');
@@ -126,6 +147,12 @@ export class DashboardSockets {
     });
     this.io.on('connection', (socket) => this.connected(socket));
     this.wire();
+    // The token is checked only at the handshake: an expiry has to be looked for.
+    this.sessionCheck = setInterval(() => {
+      const now = this.clock();
+      this.endSessions((u) => u.expiresAt !== undefined && u.expiresAt <= now, 'expired');
+    }, options.sessionCheckMs ?? 30_000);
+    this.sessionCheck.unref();
   }
 
   /** An inspection task fell due in a building. */
@@ -149,6 +176,7 @@ export class DashboardSockets {
 
   /** Disconnects every dashboard and stops pushing. The HTTP server is the caller's to close. */
   async close(): Promise<void> {
+    clearInterval(this.sessionCheck);
     for (const off of this.unsubscribe.splice(0)) off();
     this.devices.close();
     this.dirtyBuildings.close();
@@ -182,6 +210,19 @@ export class DashboardSockets {
     });
   }
 
+  /** Tells every socket of a matching session that it ended, then disconnects it (the client does not reconnect by itself). */
+  private endSessions(match: (user: SocketUser) => boolean, reason: SessionExpiredMessage['reason']): void {
+    const ended = [...this.io.of('/').sockets.values()].filter((s) => s.data.user !== undefined && match(s.data.user as SocketUser));
+    if (ended.length === 0) return;
+    const message: SessionExpiredMessage = { reason, at: this.clock() };
+    for (const socket of ended) {
+      this.counters.sessionsEnded++;
+      socket.emit('session:expired', message);
+      socket.disconnect(true);
+    }
+    this.log.info({ reason, sockets: ended.length }, 'dashboard sockets of an ended session disconnected');
+  }
+
   private wire(): void {
     const { alarms, liveState } = this.options;
     const raised = (alarm: Alarm): void => this.alarmEvent('alarm:raised', alarm, {});
@@ -193,6 +234,15 @@ export class DashboardSockets {
     const changed = (deviceId: string, building: string): void => this.devices.mark(deviceId, building);
     liveState.on('changed', changed);
     const offTickets = this.options.onTicketChange((c) => this.ticketEvent(c));
+    const offSessions = this.options.onSessionEnded?.((end) => {
+      try {
+        if (end.reason === 'logout') this.endSessions((u) => u.tokenHash === end.tokenHash, 'logout');
+        else this.endSessions((u) => u.userId === end.userId, 'revoked');
+      } catch (err) {
+        this.log.error({ err, reason: end.reason }, 'ending the sockets of a session failed');
+      }
+    });
+    if (offSessions) this.unsubscribe.push(offSessions);
     this.unsubscribe.push(
       () => alarms.off('alarm-raised', raised),
       () => alarms.off('alarm-cleared', cleared),

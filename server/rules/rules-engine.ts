@@ -101,6 +101,9 @@ interface OfflineState {
   byGateway: boolean;
 }
 
+const inAlarm = ({ op, limit }: ResolvedThresholdRule, v: number): boolean => (op === 'above' ? v > limit : v < limit);
+const backToNormal = ({ op, limit, deadband }: ResolvedThresholdRule, v: number): boolean => (op === 'above' ? v <= limit - deadband : v >= limit + deadband);
+
 export function alarmKey(device: string, ruleId: string, instance = ''): string {
   return instance ? `${device}/${ruleId}/${instance}` : `${device}/${ruleId}`;
 }
@@ -333,11 +336,16 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     }
     for (const t of this.store.timers()) {
       const s = this.thresholdState(t.device, t.ruleId);
-      if (!s || (t.phase === 'off-delay') !== s.active) {
+      // A reading that no longer meets the rule (its limit changed in the site file since) cancels the timer.
+      const stale = t.value !== undefined && s !== undefined && (t.phase === 'on-delay' ? !inAlarm(s.rule, t.value) : !backToNormal(s.rule, t.value));
+      if (!s || (t.phase === 'off-delay') !== s.active || stale) {
         this.store.deleteTimer(t.ruleId, t.device, t.instance);
         continue;
       }
       s.timer = { phase: t.phase, since: t.since, due: t.due };
+      // What the rule had seen when the timer started; a newer reading replaces it as before the restart.
+      s.lastTs = t.since;
+      if (t.value !== undefined) s.lastValue = t.value;
       this.timers.set(alarmKey(t.device, t.ruleId), s);
     }
   }
@@ -353,10 +361,8 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     if (s.timer && s.timer.due <= ts) this.expire(s);
     s.lastTs = ts;
     s.lastValue = v;
-    const { op, limit, deadband } = s.rule;
     if (!s.active) {
-      const inAlarm = op === 'above' ? v > limit : v < limit;
-      if (!inAlarm) {
+      if (!inAlarm(s.rule, v)) {
         if (s.timer) this.stopTimer(s);
       } else if (s.rule.forMs === 0) {
         this.activate(s, ts);
@@ -364,8 +370,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
         this.startTimer(s, 'on-delay', ts, ts + s.rule.forMs);
       }
     } else {
-      const normal = op === 'above' ? v <= limit - deadband : v >= limit + deadband;
-      if (!normal) {
+      if (!backToNormal(s.rule, v)) {
         if (s.timer) this.stopTimer(s);
       } else if (s.rule.offDelayMs === 0) {
         this.deactivate(s, ts);
@@ -400,7 +405,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   private startTimer(s: ThresholdState, phase: TimerPhase, since: number, due: number): void {
     s.timer = { phase, since, due };
     this.timers.set(s.point.key, s);
-    this.store.saveTimer({ ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due });
+    this.store.saveTimer({ ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due, value: s.lastValue, limit: s.rule.limit });
     this.emit('due', due);
   }
 

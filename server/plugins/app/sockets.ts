@@ -13,9 +13,18 @@ declare module 'fastify' {
 const NOT_CLOSED: WorkOrderState[] = ['open', 'acknowledged', 'in_progress', 'resolved', 'callback_done', 'reopened'];
 const SNAPSHOT_TICKETS = 500;
 
-/** Socket.IO on the Fastify HTTP server; a socket logs in with the bearer token of POST /api/auth/login. */
-export const socketsPlugin = fp(
-  async (app) => {
+export interface SocketsPluginOptions {
+  /** How often sockets are checked for an expired session (default 30 s). */
+  sessionCheckMs?: number;
+}
+
+/**
+ * Socket.IO on the Fastify HTTP server; a socket logs in with the bearer token of POST /api/auth/login
+ * and is disconnected when that session ends: at once on logout or when the user's sessions are
+ * revoked, within `sessionCheckMs` of its expiry.
+ */
+export const socketsPlugin = fp<SocketsPluginOptions>(
+  async (app, opts) => {
     const sockets = new DashboardSockets({
       httpServer: app.server,
       verifyToken: (token) => app.sessions.find(token),
@@ -32,14 +41,26 @@ export const socketsPlugin = fp(
         app.workOrderChanges.on('change', listener);
         return () => app.workOrderChanges.off('change', listener);
       },
+      onSessionEnded: (listener) => {
+        const revoked = (userId: number): void => listener({ reason: 'revoked', userId });
+        app.sessions.on('ended', listener);
+        app.users.on('sessions-ended', revoked);
+        return () => {
+          app.sessions.off('ended', listener);
+          app.users.off('sessions-ended', revoked);
+        };
+      },
+      ...(opts.sessionCheckMs !== undefined && { sessionCheckMs: opts.sessionCheckMs }),
       logger: app.log.child({ component: 'sockets' }) as Logger,
     });
     app.decorate('sockets', sockets);
     const connected = app.metrics.gauge('fm_dashboard_sockets', 'Dashboards connected over Socket.IO');
     const deltas = app.metrics.gauge('fm_dashboard_deltas_total', 'Deltas pushed to dashboards, by kind');
+    const ended = app.metrics.gauge('fm_dashboard_sessions_ended_total', 'Dashboard sockets disconnected because their session ended');
     app.metrics.onCollect(() => {
       connected.set(sockets.counters.connected);
       for (const kind of ['deviceDeltas', 'alarmDeltas', 'ticketDeltas', 'buildingDeltas'] as const) deltas.set(sockets.counters[kind], { kind });
+      ended.set(sockets.counters.sessionsEnded);
     });
     // Before the HTTP server closes: open websockets would otherwise hold it open.
     app.addHook('preClose', async () => {
