@@ -16,8 +16,6 @@ import type { ReadingStore } from './store/reading-store.ts';
 import { StoreWriteError } from './store/store-write-error.ts';
 import { UpstreamPublisher } from './upstream/upstream-publisher.ts';
 
-const X = { readings: 0, bytes: 0, recs: 0, lat: 0, n: 0 };
-import { BatchReadings } from './outbox/batch-codec.ts';
 export interface GatewayOptions {
   site: SiteConfig;
   dataDir: string;
@@ -35,9 +33,11 @@ export interface GatewayOptions {
   deviceBrokerPassword?: string;
   logger: Logger;
   metrics?: MetricsRegistry;
-  /** Store readings in records of at most this many outbox batches per write. Default 16. */
+  /** Store readings in records of at most this many outbox batches per write. Default 64. */
   storeRecordsPerWrite?: number;
-  /** Writes to the reading store in flight at once (the outbox cursor still moves in order). Default 3. */
+  /** At most this many bytes of outbox records per write to the store (at least one record). Default 1 MiB (about 60,000 readings). */
+  storeBytesPerWrite?: number;
+  /** Writes to the reading store in flight at once; the outbox cursor still moves strictly in order. Default 4. */
   storeWritesInFlight?: number;
 }
 
@@ -114,13 +114,12 @@ export class Gateway {
     this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
 
     this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, batchSize: site.gateway.store.batchSize, logger });
-    this.storeLoop = this.deliveryLoop(
-      'store',
-      (records) => this.deliverToStore(records),
-      Number(process.env.X_RPW ?? this.options.storeRecordsPerWrite ?? 16),
-      site.gateway.store.flushIntervalMs,
-      Number(process.env.X_INF ?? this.options.storeWritesInFlight ?? 3),
-    );
+    this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), {
+      maxRecords: this.options.storeRecordsPerWrite ?? 64,
+      maxBytes: this.options.storeBytesPerWrite ?? 1024 * 1024,
+      lingerMs: site.gateway.store.flushIntervalMs,
+      maxInFlight: this.options.storeWritesInFlight ?? 4,
+    });
 
     if (upstreamEnabled) {
       const upstreamOptions: ConstructorParameters<typeof UpstreamPublisher>[0] = {
@@ -128,25 +127,21 @@ export class Gateway {
         gatewayId: site.gateway.id,
         metrics: this.metrics,
         logger,
+        stateFile: join(dataDir, 'upstream-state.json'),
       };
       if (this.options.upstreamUsername) upstreamOptions.username = this.options.upstreamUsername;
       if (this.options.upstreamPassword) upstreamOptions.password = this.options.upstreamPassword;
       this.upstream = new UpstreamPublisher(upstreamOptions);
       this.upstream.on('error', (err) => this.log.warn({ err: err.message }, 'upstream problem'));
       await this.upstream.start();
-      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), 256, 0, 1);
+      this.upstreamLoop = this.deliveryLoop('upstream', (records) => this.upstream!.deliver(records.map((r) => decodeBatch(r.payload))), {
+        maxRecords: 256,
+        maxBytes: 8 * 1024 * 1024,
+        lingerMs: 0,
+        maxInFlight: 1,
+      });
     }
     this.storeLoop.start();
-    if (process.env.X_LOG) {
-      let last = { d: 0, r: 0, t: Date.now() };
-      setInterval(() => {
-        const st = this.storeLoop.stats();
-        const now = Date.now();
-        console.error(`X pending=${this.outbox.consumer('store').pending} del/s=${((st.deliveries - last.d) * 1000 / (now - last.t)).toFixed(1)} rec/s=${((st.deliveredRecords - last.r) * 1000 / (now - last.t)).toFixed(0)} rdg/s=${X.readings * 1000 / (now - last.t) | 0} bytes/rec=${X.bytes / Math.max(1, X.recs) | 0} rdg/rec=${X.readings / Math.max(1, X.recs) | 0} lat=${(X.lat / Math.max(1, X.n)).toFixed(0)}ms rss=${process.memoryUsage().rss >> 20}`);
-        last = { d: st.deliveries, r: st.deliveredRecords, t: now };
-        X.readings = X.bytes = X.recs = X.lat = X.n = 0;
-      }, 1000).unref();
-    }
     this.upstreamLoop?.start();
     await this.startConnectors();
     this.log.info(
@@ -199,12 +194,17 @@ export class Gateway {
     return h;
   }
 
-  private deliveryLoop(name: 'store' | 'upstream', deliver: (records: OutboxRecord[]) => Promise<void>, maxRecords: number, lingerMs: number, maxInFlight: number): DeliveryLoop {
+  private deliveryLoop(
+    name: 'store' | 'upstream',
+    deliver: (records: OutboxRecord[]) => Promise<void>,
+    { maxRecords, maxBytes, lingerMs, maxInFlight }: { maxRecords: number; maxBytes: number; lingerMs: number; maxInFlight: number },
+  ): DeliveryLoop {
     const loop = new DeliveryLoop({
       consumer: this.outbox.consumer(name),
       deliver,
       maxRecordsPerDelivery: maxRecords,
       maxInFlight,
+      maxBytesPerDelivery: maxBytes,
       lingerMs,
       logger: this.log.child({ component: `delivery-${name}` }),
       metrics: this.metrics,
@@ -234,13 +234,6 @@ export class Gateway {
         await this.store.write(readings, events);
       }
       this.storeLatency.observe((performance.now() - started) / 1000);
-      if (process.env.X_LOG) {
-        X.n++;
-        X.lat += performance.now() - started;
-        X.recs += records.length;
-        for (const r of records) X.bytes += r.payload.length;
-        for (const r of records) X.readings += new BatchReadings(r.payload).count;
-      }
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
         await this.setAside(records, err);

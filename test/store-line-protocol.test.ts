@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { Reading } from '../common/reading.ts';
 import { createReadingStore } from '../gateway/store/create-reading-store.ts';
 import { quoteIdent, stringLiteral, timeLiteral } from '../gateway/store/influxql.ts';
-import { escapeTag, eventLine, readingLine } from '../gateway/store/line-protocol.ts';
+import { encodeBatch } from '../gateway/outbox/batch-codec.ts';
+import { batchLineBodies, escapeTag, eventLine, lineBodies, readingLine } from '../gateway/store/line-protocol.ts';
+import { ROUND_TRIP_BATCHES } from './fixtures/outbox/batches.ts';
 import { normaliseRetention, retentionMs } from '../gateway/store/retention.ts';
 
 describe('line protocol tag escaping', () => {
@@ -40,6 +42,42 @@ describe('line protocol points', () => {
     const line = eventLine({ building: 'b1', device: 'door-1', kind: 'door', event: 'card_denied', ts: 5, attrs: { card: 42, note: 'a "b" \\ c' } });
     expect(line).toBe(
       'events,building=b1,device=door-1,event=card_denied,kind=door attrs="{\\"card\\":42,\\"note\\":\\"a \\\\\\"b\\\\\\" \\\\\\\\ c\\"}",attr_card="42",attr_note="a \\"b\\" \\\\ c" 5',
+    );
+  });
+});
+
+describe('line protocol bodies', () => {
+  const escapes = {
+    name: 'tags that need escaping, empty unit and engUnit',
+    batch: {
+      readings: [
+        { building: 'b 1', device: 'a,b=c', kind: 'tank' as const, unit: '', metric: 'x\\', engUnit: '', value: 1, ts: 1, quality: 'good' as const },
+        { building: 'b 1', device: 'a,b=c', kind: 'tank' as const, unit: 'u\nv', metric: 'lvl', engUnit: 'm³', value: 2.5, ts: 2, quality: 'uncertain' as const },
+      ],
+      events: [],
+    },
+  };
+  const batches = [...ROUND_TRIP_BATCHES, escapes];
+  const expected = (bs: typeof batches, per: number): string[] => {
+    const lines = bs.flatMap(({ batch }) => [...batch.readings.map(readingLine), ...batch.events.map(eventLine)]);
+    const out: string[] = [];
+    for (let i = 0; i < lines.length; i += per) out.push(lines.slice(i, i + per).join('\n'));
+    return out;
+  };
+  const texts = (bodies: Iterable<{ text: Buffer; points: number }>): string[] => [...bodies].map((b) => b.text.toString('utf8'));
+
+  it.each(batches)('$name: straight from the outbox encoding, the lines of readingLine and eventLine', ({ batch }) => {
+    const payload = encodeBatch(batch);
+    expect(texts(batchLineBodies([payload], 5000))).toEqual(expected([{ name: '', batch }], 5000));
+  });
+
+  it.each([1, 3, 7, 5000])('bodies of at most %i points across records, none empty', (per) => {
+    const payloads = batches.map(({ batch }) => encodeBatch(batch));
+    const bodies = [...batchLineBodies(payloads, per)];
+    expect(bodies.map((b) => b.text.toString('utf8'))).toEqual(expected(batches, per));
+    expect(bodies.every((b) => b.points >= 1 && b.points <= per)).toBe(true);
+    expect(texts(lineBodies(batches.flatMap((b) => b.batch.readings), batches.flatMap((b) => b.batch.events), per))).toEqual(
+      expected([{ name: '', batch: { readings: batches.flatMap((b) => b.batch.readings), events: batches.flatMap((b) => b.batch.events) } }], per),
     );
   });
 });

@@ -1,4 +1,4 @@
-import { DEVICE_EVENTS, type DeviceEvent, type Reading } from '../../common/reading.ts';
+import { DEVICE_EVENTS, type DeviceEvent, type DeviceKind, type Reading } from '../../common/reading.ts';
 import type { DeviceConfig, MqttMapping } from '../../common/site/types.ts';
 import type { DeviceChannel } from '../../common/topics.ts';
 import { mqttEngUnit } from './eng-units.ts';
@@ -46,14 +46,15 @@ export function isPayloadError(outcome: PayloadOutcome): outcome is PayloadError
  */
 export function parseDeviceMessage(msg: IncomingDeviceMessage): PayloadOutcome {
   const { topic, device } = msg;
-  const fail = (reason: MalformedReason, what: string): PayloadError => ({ error: `${topic}: ${what}`, reason });
+  const fail: Fail = (reason, what) => ({ error: `${topic}: ${what}`, reason });
 
-  const text = typeof msg.payload === 'string' ? msg.payload : Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8');
-  if (text.trim() === '') return fail('json', 'empty payload; send a JSON object');
+  const p = msg.payload;
+  const text = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString('utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {
+    if (text.trim() === '') return fail('json', 'empty payload; send a JSON object');
     return fail('json', `payload is not valid JSON (${(err as Error).message}); send a JSON object such as ${example(msg)}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -70,12 +71,11 @@ export function parseDeviceMessage(msg: IncomingDeviceMessage): PayloadOutcome {
   let channel = msg.channel;
   if (channel === 'any') channel = typeof valueAt(obj, eventPath) === 'string' ? 'event' : 'telemetry';
 
-  const reserved = new Set([topLevel(tsPath)]);
   if (channel === 'telemetry') {
-    const readings = telemetry(obj, device, mapping, reserved, ts, fail);
+    const readings = telemetry(obj, device, mapping, topLevel(tsPath), ts, fail);
     return 'error' in readings ? readings : { readings, events: [] };
   }
-  reserved.add(topLevel(eventPath));
+  const reserved = new Set([topLevel(tsPath), topLevel(eventPath)]);
   const event = deviceEvent(obj, device, mapping, eventPath, reserved, ts, fail);
   return 'error' in event ? event : { readings: [], events: [event] };
 }
@@ -86,10 +86,11 @@ function telemetry(
   obj: Record<string, unknown>,
   device: DeviceConfig,
   mapping: MqttMapping | undefined,
-  reserved: Set<string>,
+  tsKey: string,
   ts: number,
   fail: Fail,
 ): Reading[] | PayloadError {
+  if (!mapping?.metrics) return topLevelTelemetry(obj, device, tsKey, ts, fail);
   const values: [metric: string, value: unknown, from: string][] = [];
   if (mapping?.metrics) {
     for (const [metric, path] of Object.entries(mapping.metrics)) {
@@ -100,26 +101,61 @@ function telemetry(
       const wanted = Object.entries(mapping.metrics).map(([m, p]) => `${m} at '${p}'`).join(', ');
       return fail('mapping', `none of the mapped metrics is in the payload (${wanted}); fix mqtt.mapping.metrics of device '${device.id}' in the site file or the device's payload`);
     }
-  } else {
-    for (const [key, v] of Object.entries(obj)) if (!reserved.has(key)) values.push([key, v, key]);
-    if (values.length === 0) return fail('shape', `telemetry has no metrics; send an object of metric to number, e.g. {"ts":1732350000000,"battery_pct":98}`);
   }
 
   const readings: Reading[] = [];
   for (const [metric, raw, from] of values) {
-    if (!METRIC_NAME.test(metric)) return fail('metric', `metric name '${metric}' is not valid; use letters, digits and _ (e.g. level_pct)`);
-    const value = numeric(raw, mapping?.metrics !== undefined);
-    if (value === undefined) {
-      const hint = typeof raw === 'object' && raw !== null ? `; map nested values with mqtt.mapping.metrics of device '${device.id}' in the site file` : '';
-      return fail('metric', `metric '${metric}'${from !== metric ? ` (at '${from}')` : ''} must be a number or boolean, got ${describe(raw)}${hint}`);
-    }
-    const r: Reading = { building: device.building, device: device.id, kind: device.kind, metric, value, ts, quality: 'good' };
-    if (device.unit !== undefined) r.unit = device.unit;
-    const engUnit = mqttEngUnit(device.kind, metric);
-    if (engUnit !== undefined) r.engUnit = engUnit;
+    const r = reading(device, metric, raw, from, true, ts, fail);
+    if ('error' in r) return r;
     readings.push(r);
   }
   return readings;
+}
+
+/** The SPEC shape: every top-level key but the timestamp is a metric. The hot path of MQTT intake. */
+function topLevelTelemetry(obj: Record<string, unknown>, device: DeviceConfig, tsKey: string, ts: number, fail: Fail): Reading[] | PayloadError {
+  const keys = Object.keys(obj);
+  const readings: Reading[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key === tsKey) continue;
+    const r = reading(device, key, obj[key], key, false, ts, fail);
+    if ('error' in r) return r;
+    readings.push(r);
+  }
+  if (readings.length === 0) return fail('shape', `telemetry has no metrics; send an object of metric to number, e.g. {"ts":1732350000000,"battery_pct":98}`);
+  return readings;
+}
+
+function reading(device: DeviceConfig, metric: string, raw: unknown, from: string, mapped: boolean, ts: number, fail: Fail): Reading | PayloadError {
+  const engUnit = metricEngUnit(device.kind, metric);
+  if (engUnit === INVALID) return fail('metric', `metric name '${metric}' is not valid; use letters, digits and _ (e.g. level_pct)`);
+  const value = numeric(raw, mapped);
+  if (value === undefined) {
+    const hint = typeof raw === 'object' && raw !== null ? `; map nested values with mqtt.mapping.metrics of device '${device.id}' in the site file` : '';
+    return fail('metric', `metric '${metric}'${from !== metric ? ` (at '${from}')` : ''} must be a number or boolean, got ${describe(raw)}${hint}`);
+  }
+  const r: Reading = { building: device.building, device: device.id, kind: device.kind, metric, value, ts, quality: 'good' };
+  if (device.unit !== undefined) r.unit = device.unit;
+  if (engUnit !== undefined) r.engUnit = engUnit;
+  return r;
+}
+
+const INVALID = Symbol('invalid metric name');
+/** Per device kind: metric name → engineering unit (or INVALID), for the names seen so far. */
+const metricInfo = new Map<DeviceKind, Map<string, string | undefined | typeof INVALID>>();
+/** Devices choose their metric names: a bound keeps a misbehaving one from growing the cache. */
+const METRIC_INFO_MAX = 10_000;
+
+function metricEngUnit(kind: DeviceKind, metric: string): string | undefined | typeof INVALID {
+  let names = metricInfo.get(kind);
+  if (!names) metricInfo.set(kind, (names = new Map()));
+  let info = names.get(metric);
+  if (info === undefined && !names.has(metric)) {
+    info = METRIC_NAME.test(metric) ? mqttEngUnit(kind, metric) : INVALID;
+    if (names.size < METRIC_INFO_MAX) names.set(metric, info);
+  }
+  return info;
 }
 
 function deviceEvent(
@@ -187,6 +223,9 @@ function numeric(raw: unknown, allowNumericString: boolean): number | undefined 
 
 /** Value at a dotted path (`data.values.0.level`); undefined when any step is missing. */
 export function valueAt(obj: unknown, path: string): unknown {
+  if (!path.includes('.') && typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
+    return Object.hasOwn(obj, path) ? (obj as Record<string, unknown>)[path] : undefined;
+  }
   let cur: unknown = obj;
   for (const step of path.split('.')) {
     if (typeof cur !== 'object' || cur === null) return undefined;
@@ -202,7 +241,8 @@ export function valueAt(obj: unknown, path: string): unknown {
 }
 
 function topLevel(path: string): string {
-  return path.split('.')[0] ?? path;
+  const dot = path.indexOf('.');
+  return dot < 0 ? path : path.slice(0, dot);
 }
 
 function describe(v: unknown): string {

@@ -18,8 +18,9 @@ export interface DeliveryLoopOptions {
    */
   maxInFlight?: number;
   /**
-   * Batching by size and time: when fewer than maxRecordsPerDelivery records wait, hold the
-   * delivery up to this long for more to arrive. Default 0: deliver at once.
+   * Batching by size and time: when less than a full delivery (maxRecordsPerDelivery or
+   * maxBytesPerDelivery) waits, hold it up to this long for more to arrive, or while earlier
+   * deliveries are in flight. Default 0: deliver at once.
    */
   lingerMs?: number;
   /** Retry delay after a failure: doubles from initialMs (200) up to maxMs (10,000). */
@@ -56,6 +57,8 @@ export interface DeliveryStats {
   failures: number;
   lastError?: Error;
 }
+
+const LINGER_POLL_MS = 20;
 
 interface Flight {
   records: OutboxRecord[];
@@ -166,6 +169,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     // Deliveries issued and not yet committed, oldest first; their records run on without a gap.
     const window: Flight[] = [];
     let issuedThrough = this.consumer.cursor;
+    let lingerUntil: number | undefined;
     try {
       while (!signal.aborted) {
         this.commitDone(window);
@@ -188,27 +192,36 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
           await (window[0] as Flight).settled;
           continue;
         }
-        const inWindow = Math.max(0, issuedThrough - this.consumer.cursor);
-        if (window.length > 0 && this.lingerMs > 0 && this.consumer.pending - inWindow < this.maxRecords) {
-          // Less than a full delivery waits: let it grow while earlier ones are in flight.
-          await (window[0] as Flight).settled;
-          continue;
-        }
-        if (window.length === 0 && this.lingerMs > 0 && this.consecutiveFailures === 0) await this.linger(signal);
-        if (signal.aborted) break;
-        let records: OutboxRecord[];
+        let next: { records: OutboxRecord[]; full: boolean };
         try {
-          records = await this.readAfter(issuedThrough, window);
+          next = await this.readAfter(issuedThrough, window);
         } catch (err) {
           this.failed('read', 0, err);
           if (!(await sleep(this.backoffMs(), signal))) return;
           continue;
         }
+        const { records, full } = next;
         if (records.length === 0) {
-          if (window.length > 0) await (window[0] as Flight).settled;
+          lingerUntil = undefined;
+          // The cursor is behind the records in flight, so waitForData would not wait.
+          if (window.length > 0) await Promise.race([(window[0] as Flight).settled, sleep(LINGER_POLL_MS, signal)]);
           else await this.consumer.waitForData(signal);
           continue;
         }
+        if (!full && this.lingerMs > 0 && this.consecutiveFailures === 0) {
+          // Less than a full delivery waits: it grows while earlier ones are in flight, or for up to lingerMs.
+          if (window.length > 0) {
+            await Promise.race([(window[0] as Flight).settled, sleep(LINGER_POLL_MS, signal)]);
+            continue;
+          }
+          lingerUntil ??= Date.now() + this.lingerMs;
+          const left = lingerUntil - Date.now();
+          if (left > 0) {
+            await sleep(Math.min(left, LINGER_POLL_MS), signal);
+            continue;
+          }
+        }
+        lingerUntil = undefined;
         const flight: Flight = { records, state: 'flying', settled: Promise.resolve() };
         issuedThrough = (records.at(-1) as OutboxRecord).seq;
         window.push(flight);
@@ -222,29 +235,29 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   }
 
   /**
-   * The next records after `issuedThrough`. The outbox reads from the committed cursor, so the
-   * records of the deliveries still in the window are read again and skipped.
+   * The next delivery after `issuedThrough`, and whether it is full (more records wait behind it).
+   * The outbox reads from the committed cursor, so the records of the deliveries still in the
+   * window are read again and skipped; one record more than fits is read to see what waits.
    */
-  private async readAfter(issuedThrough: number, window: readonly Flight[]): Promise<OutboxRecord[]> {
+  private async readAfter(issuedThrough: number, window: readonly Flight[]): Promise<{ records: OutboxRecord[]; full: boolean }> {
     let skipRecords = 0;
     let skipBytes = 0;
     for (const f of window) {
       skipRecords += f.records.length;
       for (const r of f.records) skipBytes += r.payload.length;
     }
-    const got = await this.consumer.read(this.maxRecords + skipRecords, this.maxBytes + skipBytes);
+    const got = await this.consumer.read(this.maxRecords + skipRecords + 1, 2 * this.maxBytes + skipBytes);
     let i = 0;
     while (i < got.length && (got[i] as OutboxRecord).seq <= issuedThrough) i++;
-    if (i === 0 && got.length <= this.maxRecords) return got;
-    const out: OutboxRecord[] = [];
+    const records: OutboxRecord[] = [];
     let bytes = 0;
-    for (; i < got.length && out.length < this.maxRecords; i++) {
+    for (; i < got.length && records.length < this.maxRecords; i++) {
       const r = got[i] as OutboxRecord;
-      if (out.length > 0 && bytes + r.payload.length > this.maxBytes) break;
+      if (records.length > 0 && bytes + r.payload.length > this.maxBytes) break;
       bytes += r.payload.length;
-      out.push(r);
+      records.push(r);
     }
-    return out;
+    return { records, full: i < got.length };
   }
 
   private issue(flight: Flight): void {
@@ -274,17 +287,6 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     if (seq === undefined) return;
     // The cursor moves at once, so the next read does not wait for the cursor file's fsync.
     this.committing = this.consumer.commit(seq).catch((err: unknown) => this.failed('commit', 0, err, false));
-  }
-
-  /** Waits until a full delivery is pending, lingerMs has passed since the first record, or stop. */
-  private async linger(signal: AbortSignal): Promise<void> {
-    if (this.consumer.pending === 0 && !(await this.consumer.waitForData(signal))) return;
-    const deadline = Date.now() + this.lingerMs;
-    while (!signal.aborted && this.consumer.pending < this.maxRecords) {
-      const left = deadline - Date.now();
-      if (left <= 0) return;
-      if (!(await sleep(Math.min(left, 20), signal))) return;
-    }
   }
 
   private backoffMs(): number {

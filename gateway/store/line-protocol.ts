@@ -110,42 +110,147 @@ export function* lineBodies(readings: readonly Reading[], events: readonly Devic
   if (points > 0) yield { text: Buffer.from(text), points };
 }
 
+/** Line protocol written as bytes into a growing buffer: no string per line, no rope to flatten. */
+class BodyWriter {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
+    this.pos = p;
+  }
+  byte(c: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = c;
+  }
+  /** A string that is known to be ASCII (a formatted number). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+  utf8(s: string): void {
+    this.ensure(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+  /** String(n) for a safe integer, without making the string. */
+  integer(n: number): void {
+    this.ensure(17);
+    const buf = this.buf;
+    if (n < 0) {
+      buf[this.pos++] = 0x2d;
+      n = -n;
+    }
+    if (n < 10) {
+      buf[this.pos++] = 0x30 + n;
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      buf[--p] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    buf[--p] = 0x30 + n;
+  }
+}
+
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+const KEY_BUILDING = enc('readings,building=');
+const KEY_DEVICE = enc(',device=');
+const KEY_ENG_UNIT = enc(',eng_unit=');
+const KEY_KIND = enc(',kind=');
+const KEY_METRIC = enc(',metric=');
+const KEY_UNIT = enc(',unit=');
+const FIELD_VALUE = enc(' value=');
+const QUALITY_FIELD: Record<string, Buffer> = {};
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const COMMA = 0x2c;
+
+function qualityBytes(q: string): Buffer {
+  return (QUALITY_FIELD[q] ??= enc(qualityField(q)));
+}
+
 /**
- * The same bodies straight from encoded outbox batches (batch-codec), without a `Reading` per
- * reading: every distinct string of a batch is escaped once. Lines are those of readingLine and
- * eventLine.
+ * The same bodies straight from encoded outbox batches (batch-codec), without a `Reading` or a
+ * string per reading: every distinct string of a batch is escaped once and lines are written as
+ * bytes. Lines are exactly those of readingLine and eventLine.
  */
 export function* batchLineBodies(payloads: readonly Buffer[], pointsPerBody: number): Generator<LineBody, void, undefined> {
-  let text = '';
+  let w = new BodyWriter(64 * 1024);
   let points = 0;
+  const line = (): void => {
+    if (points > 0) w.byte(NEWLINE);
+  };
   for (const payload of payloads) {
     const c = new BatchReadings(payload);
     const s = c.strings;
-    const escaped = new Array<string | undefined>(s.length);
-    const tag = (i: number): string => (escaped[i] ??= escapeTag(s[i] as string));
+    const escaped = new Array<Buffer | undefined>(s.length);
+    const tag = (i: number): Buffer => (escaped[i] ??= enc(escapeTag(s[i] as string)));
     while (c.next()) {
-      let line = 'readings,building=' + tag(c.building) + ',device=' + tag(c.device);
-      if (c.engUnit >= 0 && s[c.engUnit]) line += ',eng_unit=' + tag(c.engUnit);
-      line += ',kind=' + tag(c.kind) + ',metric=' + tag(c.metric);
-      if (c.unit >= 0 && s[c.unit]) line += ',unit=' + tag(c.unit);
+      line();
+      w.bytes(KEY_BUILDING);
+      w.bytes(tag(c.building));
+      w.bytes(KEY_DEVICE);
+      w.bytes(tag(c.device));
+      if (c.engUnit >= 0 && s[c.engUnit]) {
+        w.bytes(KEY_ENG_UNIT);
+        w.bytes(tag(c.engUnit));
+      }
+      w.bytes(KEY_KIND);
+      w.bytes(tag(c.kind));
+      w.bytes(KEY_METRIC);
+      w.bytes(tag(c.metric));
+      if (c.unit >= 0 && s[c.unit]) {
+        w.bytes(KEY_UNIT);
+        w.bytes(tag(c.unit));
+      }
       const v = c.value;
-      const q = qualityField(c.quality);
-      line += v !== null && Number.isFinite(v) ? ' value=' + String(v) + ',' + q + ' ' + timestamp(c.ts) : ' ' + q + ' ' + timestamp(c.ts);
-      text += points === 0 ? line : '\n' + line;
+      if (v !== null && Number.isFinite(v)) {
+        w.bytes(FIELD_VALUE);
+        if (Number.isSafeInteger(v)) w.integer(v);
+        else w.ascii(String(v));
+        w.byte(COMMA);
+      } else w.byte(SPACE);
+      w.bytes(qualityBytes(c.quality));
+      w.byte(SPACE);
+      const t = Math.trunc(c.ts);
+      if (Number.isSafeInteger(t)) w.integer(t);
+      else w.ascii(String(t));
       if (++points >= pointsPerBody) {
-        yield { text: Buffer.from(text), points };
-        text = '';
+        yield { text: w.buf.subarray(0, w.pos), points };
+        w = new BodyWriter(w.pos + (w.pos >> 3));
         points = 0;
       }
     }
     for (const e of c.events()) {
-      text += points === 0 ? eventLine(e) : '\n' + eventLine(e);
+      line();
+      w.utf8(eventLine(e));
       if (++points >= pointsPerBody) {
-        yield { text: Buffer.from(text), points };
-        text = '';
+        yield { text: w.buf.subarray(0, w.pos), points };
+        w = new BodyWriter(w.pos + (w.pos >> 3));
         points = 0;
       }
     }
   }
-  if (points > 0) yield { text: Buffer.from(text), points };
+  if (points > 0) yield { text: w.buf.subarray(0, w.pos), points };
 }
