@@ -28,8 +28,10 @@ void runUntilSignalled('facility-monitor', logger, async () => {
 
   const server = await runServer(env, logger.child({ component: 'server' }));
   const url = brokerUrl(env);
-  const estate = await startEstate({ site, brokerUrl: url, scenario, logger: logger.child({ component: 'devices' }) });
+  // The gateway subscribes before the devices publish, so a scenario's first event is not lost;
+  // its Modbus connections retry until the simulators listen.
   const gateway = await runGateway(env, logger.child({ component: 'gateway' }));
+  const estate = await startEstate({ site, brokerUrl: url, scenario, logger: logger.child({ component: 'devices' }) });
 
   process.stdout.write(
     [
