@@ -28,10 +28,10 @@ void runUntilSignalled('facility-monitor', logger, async () => {
 
   const server = await runServer(env, logger.child({ component: 'server' }));
   const url = brokerUrl(env);
-  // The gateway subscribes before the devices publish, so a scenario's first event is not lost;
-  // its Modbus connections retry until the simulators listen.
+  const estate = await startEstate({ site, brokerUrl: url, scenario: 'normal', logger: logger.child({ component: 'devices' }) });
   const gateway = await runGateway(env, logger.child({ component: 'gateway' }));
-  const estate = await startEstate({ site, brokerUrl: url, scenario, logger: logger.child({ component: 'devices' }) });
+  // The scenario starts once the gateway has subscribed, so its first event is not lost.
+  if (scenario !== 'normal') estate.scenario(scenario);
 
   process.stdout.write(
     [
