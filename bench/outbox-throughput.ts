@@ -4,11 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Reading } from '../common/reading.ts';
+import { isMainModule } from '../common/run-process.ts';
 import { decodeBatch, encodeBatch } from '../gateway/outbox/batch-codec.ts';
 import { DeliveryLoop } from '../gateway/outbox/delivery-loop.ts';
 import { DiskOutbox } from '../gateway/outbox/disk-outbox.ts';
+import { waitFor } from '../test/harness/ports.ts';
 
 export interface OutboxThroughputResult {
   scenario: string;
@@ -61,7 +62,7 @@ export async function runOutboxThroughput(scenario: string, totalReadings: numbe
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  while (!deliveredAt) await outbox.consumer('store').waitForData().then(() => new Promise((r) => setTimeout(r, 5)));
+  await waitFor(() => deliveredAt, 120_000, 'the delivery loop to decode every reading', 5);
   await loop.stop();
   await outbox.close();
   await rm(dir, { recursive: true, force: true });
@@ -78,7 +79,7 @@ export async function runOutboxThroughput(scenario: string, totalReadings: numbe
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMainModule(import.meta.url)) {
   const total = Number(process.argv[2] ?? 200_000);
   const rows: OutboxThroughputResult[] = [];
   rows.push(await runOutboxThroughput('1 MQTT message (4 readings) per append, 64 callers', total, 4, 64));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export interface ProcessUsage {
   /** Mean CPU over the sampled span, % of one core. */
@@ -19,7 +19,7 @@ const CLK_TCK = (() => {
 })();
 
 /** utime + stime in seconds, or undefined once the process is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+function cpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
@@ -30,30 +30,13 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-export function rssMb(pid: number): number | undefined {
+function rssMb(pid: number): number | undefined {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** Direct children of this process whose command line satisfies `test` (e.g. influxd and mosquitto started by the harness). */
-export function findChildPid(test: (argv: string[]) => boolean): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (test(argv)) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return undefined;
 }
 
 /** Samples CPU time and RSS of named processes at a fixed interval between start() and stop(). */

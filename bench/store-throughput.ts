@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { InfluxDB, type IPoint } from 'influx';
 import type { Reading } from '../common/reading.ts';
+import { isMainModule } from '../common/run-process.ts';
 import { InfluxReadingStore } from '../gateway/store/influx-store.ts';
 import { readingLine } from '../gateway/store/line-protocol.ts';
 import { SqliteReadingStore } from '../gateway/store/sqlite-store.ts';
@@ -28,7 +28,7 @@ export interface StoreThroughput {
 const METRICS = ['level_pct', 'voltage_v', 'current_a', 'power_w'];
 
 /** Readings shaped like the demo estate: 3 buildings, ~180 devices, 4 metrics, 1 s apart. */
-export function syntheticReadings(n: number, start: number): Reading[] {
+function syntheticReadings(n: number, start: number): Reading[] {
   const out: Reading[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const d = (i >> 2) % 180;
@@ -125,7 +125,7 @@ export async function measureStoreThroughput(total = 200_000, batchSize = 5_000,
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMainModule(import.meta.url)) {
   const r = await measureStoreThroughput();
   console.log(`InfluxReadingStore.write, ${r.readings} readings in batches of ${r.batchSize}:`);
   console.log(`  one batch at a time        ${r.sequentialPointsPerSec.toLocaleString('en')} points/s`);

@@ -6,6 +6,7 @@ import { startEstate } from '../devices/estate-simulator.ts';
 import { isScenarioName, SCENARIO_NAMES } from '../devices/scenarios.ts';
 import { runGateway } from '../gateway/main.ts';
 import { DEMO_GATEWAY_PASSWORD } from '../server/broker/broker-policy.ts';
+import { redactUrl } from '../server/broker/redact-url.ts';
 import { runServer } from '../server/main.ts';
 
 /**
@@ -36,7 +37,7 @@ void runUntilSignalled('facility-monitor', logger, async () => {
   process.stdout.write(
     [
       `  devices:  ${site.devices.length} simulated in ${site.buildings.length} buildings, scenario '${scenario}' (SCENARIO=name to change)`,
-      `  store:    ${env.influxUrl ? env.influxUrl.replace(/\/\/[^@/]*@/, '//***@') : `SQLite in ${env.dataDir}/readings.db`}`,
+      `  store:    ${env.influxUrl ? redactUrl(env.influxUrl) : `SQLite in ${env.dataDir}/readings.db`}`,
       `  gateway:  http://127.0.0.1:${gateway.httpPort}/metrics  http://127.0.0.1:${gateway.httpPort}/health`,
       '  Ctrl-C stops everything.',
       '',

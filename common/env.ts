@@ -17,7 +17,8 @@ export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
-function port(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+/** A TCP port from the environment variable `name`; `fallback` when it is unset or empty. */
+export function readPort(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -52,9 +53,9 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     throw new EnvironmentError(`INFLUX_URL=${influxUrl}: name the database in the path, e.g. http://127.0.0.1:8086/facility`);
   }
   return {
-    port: port('PORT', 3000, env),
+    port: readPort('PORT', 3000, env),
     mqttUrl: url('MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'], env),
-    mqttPort: port('MQTT_PORT', 1883, env),
+    mqttPort: readPort('MQTT_PORT', 1883, env),
     influxUrl,
     dataDir: resolve(env.DATA_DIR || './data'),
     logLevel: env.LOG_LEVEL || 'info',

@@ -226,27 +226,25 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
   }
 
   private async advance(): Promise<void> {
-    {
-      const now = this.clock.now();
-      for (let t = this.lastStepAt; t < now; ) {
-        const dt = Math.min(MAX_STEP_MS, now - t);
-        t += dt;
-        for (const model of this.models.values()) model.step(t, dt);
-      }
-      this.lastStepAt = Math.max(this.lastStepAt, now);
-      try {
-        await this.run.step?.(now);
-      } catch (err) {
-        this.fail(err, 'scenario step failed');
-      }
-      for (const [id, { bank, metrics }] of this.bindings) {
-        const values = this.device(id).metrics();
-        for (const m of metrics) bank.set(m, values[m] as number);
-      }
-      const telemetryDue = this.lastTelemetryAt === undefined || now - this.lastTelemetryAt >= this.telemetryIntervalMs;
-      if (telemetryDue) this.lastTelemetryAt = now;
-      this.publishDue(now, telemetryDue);
+    const now = this.clock.now();
+    for (let t = this.lastStepAt; t < now; ) {
+      const dt = Math.min(MAX_STEP_MS, now - t);
+      t += dt;
+      for (const model of this.models.values()) model.step(t, dt);
     }
+    this.lastStepAt = Math.max(this.lastStepAt, now);
+    try {
+      await this.run.step?.(now);
+    } catch (err) {
+      this.fail(err, 'scenario step failed');
+    }
+    for (const [id, { bank, metrics }] of this.bindings) {
+      const values = this.device(id).metrics();
+      for (const m of metrics) bank.set(m, values[m] as number);
+    }
+    const telemetryDue = this.lastTelemetryAt === undefined || now - this.lastTelemetryAt >= this.telemetryIntervalMs;
+    if (telemetryDue) this.lastTelemetryAt = now;
+    this.publishDue(now, telemetryDue);
   }
 
   async flush(): Promise<void> {

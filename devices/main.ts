@@ -1,7 +1,7 @@
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brokerUrl, readEnvironment } from '../common/env.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
+import { isMainModule } from '../common/run-process.ts';
 import { loadSiteFile } from '../common/site/load.ts';
 import { startEstate, type RunningEstate } from './estate-simulator.ts';
 import { isScenarioName, SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, type ScenarioOptions } from './scenarios.ts';
@@ -139,4 +139,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
+if (isMainModule(import.meta.url)) void main();

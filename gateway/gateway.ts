@@ -11,7 +11,6 @@ import { decodeBatch, encodeBatch } from './outbox/batch-codec.ts';
 import { DeliveryLoop } from './outbox/delivery-loop.ts';
 import { DiskOutbox, type OutboxRecord } from './outbox/disk-outbox.ts';
 import { createReadingStore } from './store/create-reading-store.ts';
-import { InfluxReadingStore } from './store/influx-store.ts';
 import type { ReadingStore } from './store/reading-store.ts';
 import { StoreWriteError } from './store/store-write-error.ts';
 import { UpstreamPublisher } from './upstream/upstream-publisher.ts';
@@ -66,6 +65,7 @@ export class Gateway {
   private upstreamLoop: DeliveryLoop | undefined;
   private connectors: Connector[] = [];
   private readonly storeLatency;
+  private readonly storeRejected;
   readonly ingest: Ingest;
 
   constructor(private readonly options: GatewayOptions) {
@@ -74,6 +74,7 @@ export class Gateway {
     this.metrics = options.metrics ?? new MetricsRegistry();
     const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox');
     const eventsIn = this.metrics.counter('fm_gateway_events_total', 'Device events accepted into the outbox');
+    this.storeRejected = this.metrics.counter('fm_store_rejected_batches_total', 'Outbox records the reading store refused for good, kept in DATA_DIR/rejected');
     this.storeLatency = this.metrics.summary('fm_store_write_seconds', 'Time the reading store takes to accept one write');
     const refused = this.metrics.counter('fm_gateway_refused_records_total', 'Submissions the outbox refused (full, reject-new)');
     this.ingest = {
@@ -220,19 +221,7 @@ export class Gateway {
     }
     const started = performance.now();
     try {
-      if (this.store instanceof InfluxReadingStore) {
-        // Line protocol straight from the outbox records, one request body at a time.
-        await this.store.writeOutboxBatches(records.map((r) => r.payload));
-      } else {
-        const readings: Reading[] = [];
-        const events: DeviceEvent[] = [];
-        for (const r of records) {
-          const b = decodeBatch(r.payload);
-          for (const x of b.readings) readings.push(x);
-          for (const e of b.events) events.push(e);
-        }
-        await this.store.write(readings, events);
-      }
+      await this.store.writeOutboxBatches(records.map((r) => r.payload));
       this.storeLatency.observe((performance.now() - started) / 1000);
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
@@ -248,7 +237,7 @@ export class Gateway {
     const dir = join(this.options.dataDir, 'rejected');
     await mkdir(dir, { recursive: true });
     for (const r of records) await writeFile(join(dir, `${r.seq}.batch`), r.payload);
-    this.metrics.counter('fm_store_rejected_batches_total', 'Outbox records the reading store refused for good, kept in DATA_DIR/rejected').inc({}, records.length);
+    this.storeRejected.inc({}, records.length);
     this.log.error({ err: err.message, dir, records: records.length }, 'reading store refused readings for good; kept them on disk');
   }
 

@@ -1,4 +1,4 @@
-import { brokerUrl, EnvironmentError, readEnvironment, type Environment } from '../common/env.ts';
+import { brokerUrl, readEnvironment, readPort, type Environment } from '../common/env.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
@@ -16,24 +16,22 @@ export interface RunningGateway {
 export async function runGateway(env: Environment = readEnvironment(), logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
   const site = loadSiteFile(file);
-  const rawHttpPort = process.env.GATEWAY_HTTP_PORT || '9102';
-  const httpPort = Number(rawHttpPort);
-  if (!/^\d+$/.test(rawHttpPort) || httpPort > 65535) throw new EnvironmentError(`GATEWAY_HTTP_PORT=${rawHttpPort}: must be a TCP port number (0-65535)`);
+  const httpPort = readPort('GATEWAY_HTTP_PORT', 9102);
   const url = brokerUrl(env);
+  const upstreamUsername = process.env.GATEWAY_MQTT_USERNAME || undefined;
+  const upstreamPassword = process.env.GATEWAY_MQTT_PASSWORD || undefined;
+  const deviceBrokerUsername = process.env.DEVICE_MQTT_USERNAME || upstreamUsername;
+  const deviceBrokerPassword = process.env.DEVICE_MQTT_PASSWORD || upstreamPassword;
   const gateway = new Gateway({
     site,
     dataDir: env.dataDir,
     influxUrl: env.influxUrl,
     deviceBrokerUrl: url,
     upstreamBrokerUrl: process.env.UPSTREAM_MQTT_URL || url,
-    ...(process.env.GATEWAY_MQTT_USERNAME ? { upstreamUsername: process.env.GATEWAY_MQTT_USERNAME } : {}),
-    ...(process.env.GATEWAY_MQTT_PASSWORD ? { upstreamPassword: process.env.GATEWAY_MQTT_PASSWORD } : {}),
-    ...(process.env.DEVICE_MQTT_USERNAME || process.env.GATEWAY_MQTT_USERNAME
-      ? { deviceBrokerUsername: (process.env.DEVICE_MQTT_USERNAME || process.env.GATEWAY_MQTT_USERNAME) as string }
-      : {}),
-    ...(process.env.DEVICE_MQTT_PASSWORD || process.env.GATEWAY_MQTT_PASSWORD
-      ? { deviceBrokerPassword: (process.env.DEVICE_MQTT_PASSWORD || process.env.GATEWAY_MQTT_PASSWORD) as string }
-      : {}),
+    ...(upstreamUsername ? { upstreamUsername } : {}),
+    ...(upstreamPassword ? { upstreamPassword } : {}),
+    ...(deviceBrokerUsername ? { deviceBrokerUsername } : {}),
+    ...(deviceBrokerPassword ? { deviceBrokerPassword } : {}),
     logger,
   });
   let http: Awaited<ReturnType<typeof startGatewayHttp>>;

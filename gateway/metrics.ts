@@ -1,5 +1,5 @@
 /**
- * Counters and gauges in Prometheus text format. Every connector and delivery loop registers its
+ * Counters, gauges and summaries in Prometheus text format. Every connector and delivery loop registers its
  * own; the gateway serves them at /metrics and the server scrapes or embeds them.
  */
 export type Labels = Record<string, string>;

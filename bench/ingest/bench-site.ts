@@ -2,14 +2,14 @@ import { parseSiteConfig } from '../../common/site/load.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import type { PublisherDevice } from './publisher-process.ts';
 
-export const TANK_METRICS = ['level_mm', 'level_pct', 'pump_running', 'battery_pct'];
-export const METER_METRICS = ['voltage_v', 'current_a', 'power_w', 'energy_kwh'];
+const TANK_METRICS = ['level_mm', 'level_pct', 'pump_running', 'battery_pct'];
+const METER_METRICS = ['voltage_v', 'current_a', 'power_w', 'energy_kwh'];
 
 /**
  * An estate of `devices` MQTT devices (half roof tanks, half electricity meters of flats) in
  * buildings of 100 devices each, publishing on the default topics.
  */
-export function ingestSiteRaw(devices: number): Record<string, unknown> {
+function ingestSiteRaw(devices: number): Record<string, unknown> {
   const buildings: Record<string, unknown>[] = [];
   for (let b = 0; b * 100 < devices; b++) {
     const id = `B${String(b + 1).padStart(2, '0')}`;

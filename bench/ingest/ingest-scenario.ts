@@ -1,6 +1,5 @@
 // Scenario `ingest` (SPEC section 7): device MQTT telemetry, QoS 1, 4 metrics per message, through
 // Mosquitto and the gateway into InfluxDB; every PUBACKed reading must be stored, none twice.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { startMosquitto, type MosquittoInstance } from '../../test/harness/mosqu
 import { requireBinary } from '../../test/harness/services.ts';
 import { forkTs, type BenchChild } from '../child-process.ts';
 import { summariseCpuProfiles, type CpuProfileSummary } from '../cpu-profile.ts';
-import { findChildPid, ProcessSampler, type ProcessUsage } from '../proc-sampler.ts';
+import { ProcessSampler, type ProcessUsage } from '../proc-sampler.ts';
 import { metricSum } from '../prometheus-text.ts';
 import { fmt, percentile, skipped, sleep, type BenchOptions, type ScenarioResult } from '../scenario.ts';
 import { ingestSite, publisherDevices } from './bench-site.ts';
@@ -92,17 +91,6 @@ export async function runIngest(bench: BenchOptions, overrides: Partial<IngestOp
   try {
     influx = await startInfluxd();
     broker = await startMosquitto();
-    const influxPid = findChildPid((argv) => argv[0]!.endsWith('influxd') && argv.some((a) => a.startsWith(influx!.dataDir)));
-    const brokerPort = broker.port;
-    const mosquittoPid = findChildPid((argv) => {
-      if (!argv[0]!.endsWith('mosquitto')) return false;
-      const conf = argv[argv.indexOf('-c') + 1];
-      try {
-        return conf !== undefined && readFileSync(conf, 'utf8').includes(`listener ${brokerPort} `);
-      } catch {
-        return false;
-      }
-    });
 
     const db = 'bench';
     gateway = forkTs(here('./gateway-process.ts'), {
@@ -115,7 +103,7 @@ export async function runIngest(bench: BenchOptions, overrides: Partial<IngestOp
     const shares = Array.from({ length: opts.publishers }, (_, p) => devices.filter((_, i) => i % opts.publishers === p));
     for (let p = 0; p < opts.publishers; p++) publishers.push(forkTs(here('./publisher-process.ts')));
 
-    const sampler = new ProcessSampler({ gateway: gateway.pid, influxd: influxPid, mosquitto: mosquittoPid, ...Object.fromEntries(publishers.map((p, i) => [`publisher${opts.publishers > 1 ? i + 1 : ''}`, p.pid])) });
+    const sampler = new ProcessSampler({ gateway: gateway.pid, influxd: influx.pid, mosquitto: broker.pid, ...Object.fromEntries(publishers.map((p, i) => [`publisher${opts.publishers > 1 ? i + 1 : ''}`, p.pid])) });
     // Every run writes the same timestamps into a fresh database: an hour ago, 1 ms apart per device.
     const tsBase = Date.now() - 3_600_000;
     const perPublisherLead = Math.ceil(opts.maxLeadMessages / opts.publishers);

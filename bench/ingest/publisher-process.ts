@@ -129,9 +129,6 @@ serveParent({
     for (const c of conns) pump(c);
     return { sent, acked };
   },
-  progress() {
-    return { sent, acked, publishing };
-  },
   /** Waits (bounded) for the last PUBACKs, disconnects and reports. */
   async finish(msg) {
     publishing = false;

@@ -14,6 +14,9 @@ import { DEVICE_PROFILES } from './slaves-process.ts';
 
 const KIND = { 'meter-electric': 'meter-electric', 'tank-level': 'tank', 'meter-water': 'meter-water' } as const;
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+/** The connection of TCP device `i`, one per device. */
+const tcpConnectionId = (i: number) => `tcp-${String(i + 1).padStart(3, '0')}`;
+const tcp = (s: CycleSample) => s.connection.startsWith('tcp-');
 
 export interface ModbusOptions {
   devices: number;
@@ -41,7 +44,7 @@ function siteRaw(o: ModbusOptions, ports: number[], busPort: number): Record<str
     devices.push(d);
   };
   ports.forEach((port, i) => {
-    const id = `tcp-${String(i + 1).padStart(3, '0')}`;
+    const id = tcpConnectionId(i);
     connections.push({ id, tcp: { host: '127.0.0.1', port }, timeoutMs: o.timeoutMs, maxGapRegisters: o.maxGapRegisters });
     device(`${id}-dev`, i, id, 1);
   });
@@ -95,7 +98,7 @@ export async function runModbus(bench: BenchOptions, overrides: Partial<ModbusOp
     // Healthy: every device answers. The window runs from the middle of one second to the middle
     // of another, so the slaves count exactly healthyMs / 1000 cycles of every connection.
     const warm = await poller.request<Taken>({ cmd: 'take' });
-    const cycleStart = Math.min(...warm.samples.filter((s) => s.connection.startsWith('tcp-')).map((s) => s.startedAt));
+    const cycleStart = Math.min(...warm.samples.filter(tcp).map((s) => s.startedAt));
     await sleep(1000 - ((Date.now() - cycleStart - 500) % 1000 + 1000) % 1000);
     await poller.request({ cmd: 'phase', phase: 'healthy' });
     await poller.request({ cmd: 'take' });
@@ -115,8 +118,7 @@ export async function runModbus(bench: BenchOptions, overrides: Partial<ModbusOp
     await sleep(o.deadMs);
     const afterFault = await poller.request<Taken>({ cmd: 'take' });
 
-    const deadIds = new Set(dead.map((i) => `tcp-${String(i + 1).padStart(3, '0')}`));
-    const tcp = (s: CycleSample) => s.connection.startsWith('tcp-');
+    const deadIds = new Set(dead.map(tcpConnectionId));
     const h = healthy.samples;
     const cyclesPerConnection = o.healthyMs / 1000;
     const connectionRequestsPerCycle = h.filter(tcp).reduce((a, s) => a + s.requests, 0) / (h.filter(tcp).length / o.devices);

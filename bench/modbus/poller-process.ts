@@ -84,11 +84,11 @@ serveParent({
     phase = String(msg.phase);
     return {};
   },
-  /** Cycle samples since the last call, and the device states. */
+  /** Cycle samples since the last call. */
   take() {
     const out = samples;
     samples = [];
-    return { samples: out, readings, problems, devices: connector?.deviceStatus() ?? [] };
+    return { samples: out, readings, problems };
   },
   async stop() {
     clearInterval(sampler);

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { BUILTIN_PROFILES, point, type DeviceProfile, type RegisterPoint } from '../profiles.ts';
+import { BUILTIN_PROFILES, point, type DeviceProfile, type FunctionCode, type RegisterPoint } from '../profiles.ts';
 import { deviceTopic } from '../topics.ts';
 import type { DeviceKind } from '../reading.ts';
 import { siteSchema } from './schema.ts';
-import type { BuildingConfig, DeviceConfig, ModbusConnectionConfig, MqttMapping, SiteConfig } from './types.ts';
+import type { BuildingConfig, DeviceConfig, ModbusConnectionConfig, MqttMapping, SiteConfig, WhenOutboxFull } from './types.ts';
 
 export const DEMO_SITE_FILE = fileURLToPath(new URL('../../site/demo-estate.yaml', import.meta.url));
 
@@ -95,7 +95,7 @@ function schemaProblems(errors: ErrorObject[]): { path: string; reason: string }
 
 interface RawPoint {
   metric: string;
-  function: 1 | 2 | 3 | 4;
+  function: FunctionCode;
   address: number;
   type: RegisterPoint['type'];
   byteOrder?: RegisterPoint['byteOrder'];
@@ -118,7 +118,7 @@ interface RawSite {
   gateway?: {
     id?: string;
     pollIntervalMs?: number;
-    outbox?: { maxBytes?: number; whenFull?: 'drop-oldest' | 'reject-new' };
+    outbox?: { maxBytes?: number; whenFull?: WhenOutboxFull };
     store?: { batchSize?: number; flushIntervalMs?: number; retention?: string };
   };
   modbus?: { connections?: (Omit<ModbusConnectionConfig, 'timeoutMs' | 'maxGapRegisters' | 'rtu'> & { timeoutMs?: number; maxGapRegisters?: number; rtu?: Partial<NonNullable<ModbusConnectionConfig['rtu']>> & { path: string } })[] };

@@ -1,3 +1,5 @@
+import { DEVICE_KINDS } from '../reading.ts';
+
 /** JSON Schema of the site file (SPEC section 3). Documented in docs/site-file.md. */
 const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 } as const;
 
@@ -35,7 +37,7 @@ const device = {
   required: ['id', 'kind'],
   properties: {
     id,
-    kind: { enum: ['tank', 'meter-water', 'meter-electric', 'meter-gas', 'fire-panel', 'door', 'emergency-button'] },
+    kind: { enum: DEVICE_KINDS },
     name: { type: 'string' },
     unit: id,
     params: { type: 'object', additionalProperties: { type: 'number' } },

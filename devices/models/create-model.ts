@@ -14,12 +14,6 @@ export type SimulatedDevice = WaterTank | WaterMeter | ElectricMeter | GasMeter 
 
 export type SimulatedDeviceOf<K extends DeviceKind> = Extract<SimulatedDevice, { kind: K }>;
 
-const METER_KINDS: ReadonlySet<DeviceKind> = new Set(['meter-water', 'meter-electric', 'meter-gas']);
-
-export function isMeterKind(kind: DeviceKind): kind is 'meter-water' | 'meter-electric' | 'meter-gas' {
-  return METER_KINDS.has(kind);
-}
-
 /** The model of each device kind, in one explicit map. Meters need the household of their unit. */
 const MODELS: { [K in DeviceKind]: (device: DeviceConfig, ctx: ModelContext, household: Household) => SimulatedDeviceOf<K> } = {
   tank: (d, ctx) => new WaterTank(d, ctx),

@@ -202,16 +202,7 @@ class ConnectionPoller {
       try {
         const words = await this.conn.read({ unitId: d.unitId, fc: r.fc, address: r.address, count: r.count, timeoutMs: d.timeoutMs });
         const ts = Date.now();
-        readings.push(
-          ...decode({ fc: r.fc, address: r.address, words }, r.points, {
-            ...d.ctx,
-            ts,
-            onProblem: (p) => {
-              this.meters.decodeErrors.inc({ device, metric: p.metric, reason: p.reason });
-              d.log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'Modbus value unusable');
-            },
-          }),
-        );
+        readings.push(...decode({ fc: r.fc, address: r.address, words }, r.points, { ...d.ctx, ts }));
         this.answered(d, ts);
         d.reportedUnserved.delete(r);
       } catch (err) {
@@ -412,7 +403,16 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
       this.startupErrors.push(new ModbusConfigError(d.id, `device ${d.id}: profile '${m.profile.name}' point ${p.metric} at address ${p.address} runs past the last Modbus address 65535; it is not polled`));
       return false;
     });
-    const ctx: Omit<DecodeContext, 'ts'> = { building: d.building, device: d.id, kind: d.kind };
+    const log = this.log.child({ device: d.id, unitId: m.unitId });
+    const ctx: Omit<DecodeContext, 'ts'> = {
+      building: d.building,
+      device: d.id,
+      kind: d.kind,
+      onProblem: (p) => {
+        this.meters.decodeErrors.inc({ device: d.id, metric: p.metric, reason: p.reason });
+        log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'Modbus value unusable');
+      },
+    };
     if (d.unit !== undefined) ctx.unit = d.unit;
     this.meters.deviceOnline.set(1, { device: d.id });
     return {
@@ -421,7 +421,7 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
       timeoutMs: m.timeoutMs,
       reads: planReads(points, { maxGapRegisters }),
       ctx,
-      log: this.log.child({ device: d.id, unitId: m.unitId }),
+      log,
       consecutiveTimeouts: 0,
       offline: false,
       lastProbeCycle: 0,

@@ -6,6 +6,7 @@ import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { DEVICE_SUBSCRIPTIONS, parseDeviceTopic, type DeviceChannel } from '../../common/topics.ts';
 import type { Connector, ConnectorEvents, ConnectorStatus, Ingest } from '../connectors/connector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import { ReportLimiter } from '../report-limiter.ts';
 import { isPayloadError, parseDeviceMessage, type MalformedReason } from './payload.ts';
 import { topicMatches } from './topic-match.ts';
 
@@ -105,7 +106,7 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
   private lastError = '';
   private redeliveryTimer: NodeJS.Timeout | undefined;
   private redeliveryBackoffMs = 1000;
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly limiters = new Map<string, ReportLimiter>();
   private readonly m: {
     messages: Counter;
     readings: Counter;
@@ -407,15 +408,15 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
   }
 
   private rateLimited(key: string, fn: (suppressed: number) => void, everyMs = LOG_EVERY_MS): void {
-    const now = Date.now();
-    const seen = this.lastLogged.get(key);
-    if (seen && now - seen.at < everyMs) {
-      seen.suppressed++;
-      return;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      // Keys carry topics, which devices choose: a bound keeps a misbehaving one from growing the map.
+      if (this.limiters.size > 10_000) this.limiters.clear();
+      limiter = new ReportLimiter(everyMs);
+      this.limiters.set(key, limiter);
     }
-    if (this.lastLogged.size > 10_000) this.lastLogged.clear();
-    this.lastLogged.set(key, { at: now, suppressed: 0 });
-    fn(seen?.suppressed ?? 0);
+    const suppressed = limiter.take();
+    if (suppressed !== undefined) fn(suppressed);
   }
 }
 

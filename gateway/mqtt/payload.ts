@@ -92,15 +92,13 @@ function telemetry(
 ): Reading[] | PayloadError {
   if (!mapping?.metrics) return topLevelTelemetry(obj, device, tsKey, ts, fail);
   const values: [metric: string, value: unknown, from: string][] = [];
-  if (mapping?.metrics) {
-    for (const [metric, path] of Object.entries(mapping.metrics)) {
-      const v = valueAt(obj, path);
-      if (v !== undefined) values.push([metric, v, path]);
-    }
-    if (values.length === 0) {
-      const wanted = Object.entries(mapping.metrics).map(([m, p]) => `${m} at '${p}'`).join(', ');
-      return fail('mapping', `none of the mapped metrics is in the payload (${wanted}); fix mqtt.mapping.metrics of device '${device.id}' in the site file or the device's payload`);
-    }
+  for (const [metric, path] of Object.entries(mapping.metrics)) {
+    const v = valueAt(obj, path);
+    if (v !== undefined) values.push([metric, v, path]);
+  }
+  if (values.length === 0) {
+    const wanted = Object.entries(mapping.metrics).map(([m, p]) => `${m} at '${p}'`).join(', ');
+    return fail('mapping', `none of the mapped metrics is in the payload (${wanted}); fix mqtt.mapping.metrics of device '${device.id}' in the site file or the device's payload`);
   }
 
   const readings: Reading[] = [];

@@ -1,12 +1,9 @@
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceFile } from '../replace-file.ts';
 
-/**
- * A consumer's position in the outbox: the last seq it has delivered. Replaced atomically
- * (temp file, fsync, rename, fsync of the directory), so a crash leaves the old or the new
- * position, never a torn one.
- */
-export function cursorPath(dir: string, consumer: string): string {
+/** Where a consumer's position in the outbox (the last seq it has delivered) is kept. */
+function cursorPath(dir: string, consumer: string): string {
   return join(dir, `${consumer}.cursor`);
 }
 
@@ -24,18 +21,9 @@ export async function readCursor(dir: string, consumer: string): Promise<number 
   return seq;
 }
 
+/** Replaces the stored position atomically: a crash leaves the old or the new one, never a torn one. */
 export async function writeCursor(dir: string, dirHandle: FileHandle, consumer: string, seq: number): Promise<void> {
-  const path = cursorPath(dir, consumer);
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(`${JSON.stringify({ seq })}\n`);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await dirHandle.sync();
+  await replaceFile(cursorPath(dir, consumer), `${JSON.stringify({ seq })}\n`, dirHandle);
 }
 
 /**

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
 import type { OutboxConsumer, OutboxRecord } from './disk-outbox.ts';
-import { ReportLimiter } from './rate-limit.ts';
+import { ReportLimiter } from '../report-limiter.ts';
 
 export interface DeliveryLoopOptions {
   consumer: OutboxConsumer;

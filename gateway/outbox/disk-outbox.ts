@@ -6,7 +6,7 @@ import type { WhenOutboxFull } from '../../common/site/types.ts';
 import type { Counter, MetricsRegistry } from '../metrics.ts';
 import { CoalescedWrite, readCursor, writeCursor } from './cursor-file.ts';
 import { lockDir } from './dir-lock.ts';
-import { ReportLimiter } from './rate-limit.ts';
+import { ReportLimiter } from '../report-limiter.ts';
 import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frameBytes, scanFrames, writeFrame } from './record-frame.ts';
 
 export interface DiskOutboxOptions {

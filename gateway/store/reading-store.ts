@@ -38,6 +38,8 @@ export interface ReadingStore {
   /** Creates the database, schema and retention policy if missing. */
   init(): Promise<void>;
   write(readings: readonly Reading[], events?: readonly DeviceEvent[]): Promise<void>;
+  /** Writes outbox records as encoded by gateway/outbox/batch-codec.ts: the gateway's delivery path. */
+  writeOutboxBatches(payloads: readonly Buffer[]): Promise<void>;
   /** Latest reading of every series matching the filter. */
   latest(filter?: LatestFilter): Promise<Reading[]>;
   range(query: RangeQuery): Promise<SeriesPoint[]>;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../common/logger.ts';
 import type { DeviceEvent, DeviceKind, Quality, Reading } from '../../common/reading.ts';
+import { decodeBatch } from '../outbox/batch-codec.ts';
 import { AGGREGATES } from './influxql.ts';
 import { StoreWriteError } from './store-write-error.ts';
 import type { LatestFilter, RangeQuery, ReadingStore, SeriesPoint } from './reading-store.ts';
@@ -119,6 +120,17 @@ export class SqliteReadingStore implements ReadingStore {
     if (this.closed) throw new Error('reading store is closed');
     if (!this.statements) throw new Error('reading store: call init() first');
     return this.statements;
+  }
+
+  async writeOutboxBatches(payloads: readonly Buffer[]): Promise<void> {
+    const readings: Reading[] = [];
+    const events: DeviceEvent[] = [];
+    for (const p of payloads) {
+      const b = decodeBatch(p);
+      for (const r of b.readings) readings.push(r);
+      for (const e of b.events) events.push(e);
+    }
+    await this.write(readings, events);
   }
 
   async write(readings: readonly Reading[], events: readonly DeviceEvent[] = []): Promise<void> {

@@ -1,9 +1,20 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UpstreamState } from '../../common/topics.ts';
+import { replaceFile } from '../replace-file.ts';
 
-/** The merged states by `{building}/{device}`. */
+/** The merged states by stateKey(building, device). */
 export type UpstreamStates = Map<string, UpstreamState>;
+
+export function stateKey(building: string, device: string): string {
+  return `${building}/${device}`;
+}
+
+/** Building and device of a stateKey(); a building id holds no `/`. */
+export function splitStateKey(key: string): [building: string, device: string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
 
 interface StateFileBody {
   version: 1;
@@ -36,7 +47,7 @@ export async function readUpstreamStates(path: string): Promise<UpstreamStates |
     if (!isObject(entry) || !isId(entry.building) || typeof entry.device !== 'string' || entry.device === '' || !isState(entry.state)) {
       throw new Error(`${path}: states[${i}] is not a device state`);
     }
-    states.set(`${entry.building}/${entry.device}`, entry.state);
+    states.set(stateKey(entry.building, entry.device), entry.state);
   }
   return states;
 }
@@ -45,28 +56,13 @@ export async function readUpstreamStates(path: string): Promise<UpstreamStates |
 export async function writeUpstreamStates(path: string, states: UpstreamStates): Promise<void> {
   const body: StateFileBody = { version: 1, states: [] };
   for (const [key, state] of states) {
-    const i = key.indexOf('/');
-    body.states.push({ building: key.slice(0, i), device: key.slice(i + 1), state });
+    const [building, device] = splitStateKey(key);
+    body.states.push({ building, device, state });
   }
   // Serialised before the first await, so deliveries merging meanwhile cannot tear the snapshot.
   const text = `${JSON.stringify(body)}\n`;
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await mkdir(dirname(path), { recursive: true });
+  await replaceFile(path, text);
 }
 
 /**

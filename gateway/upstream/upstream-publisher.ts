@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
-import { readUpstreamStates, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
+import { readUpstreamStates, splitStateKey, stateKey, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
 
 export interface UpstreamPublisherOptions {
   /** The server's broker. */
@@ -96,7 +96,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
 
   /** The merged state last handed to the broker for a device (or being handed). */
   state(building: string, device: string): UpstreamState | undefined {
-    const s = this.states.get(`${building}/${device}`);
+    const s = this.states.get(stateKey(building, device));
     return s && structuredClone(s);
   }
 
@@ -184,7 +184,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     }
     for (const key of touched) {
       const s = this.states.get(key)!;
-      const [building, device] = splitKey(key);
+      const [building, device] = splitStateKey(key);
       messages.push({ topic: upstreamTopic(building, device, 'state'), payload: JSON.stringify(s), retain: true, kind: 'state' });
     }
     if (messages.length === 0) return;
@@ -260,7 +260,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   }
 
   private merge(r: Reading): string {
-    const key = `${r.building}/${r.device}`;
+    const key = stateKey(r.building, r.device);
     let s = this.states.get(key);
     // A kind that changed with the site file makes the metrics kept from before meaningless.
     if (!s || s.kind !== r.kind) {
@@ -291,11 +291,6 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     this.log.warn({ err: err.message }, err.name);
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
-}
-
-function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -85,10 +85,6 @@ export class AlarmActionError extends Error {
   }
 }
 
-export function isOpen(alarm: Pick<Alarm, 'state'>): boolean {
-  return alarm.state !== 'cleared';
-}
-
 export function isActive(alarm: Pick<Alarm, 'state'>): boolean {
   return alarm.state === 'active-unacknowledged' || alarm.state === 'active-acknowledged';
 }

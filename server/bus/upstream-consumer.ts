@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { UPSTREAM_SUBSCRIPTIONS, parseUpstreamTopic } from '../../common/topics.ts';
+import { redactUrl } from '../broker/redact-url.ts';
 import type { LiveDeviceState } from '../live/device-state.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import { isMalformed, parseGatewayStatus, parseUpstreamEvent, parseUpstreamState } from './upstream-payload.ts';
@@ -100,7 +101,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
   }
 
   status(): UpstreamConsumerStatus {
-    const s: UpstreamConsumerStatus = { broker: redact(this.options.brokerUrl), connected: this.connected, counters: { ...this.counters } };
+    const s: UpstreamConsumerStatus = { broker: redactUrl(this.options.brokerUrl), connected: this.connected, counters: { ...this.counters } };
     if (this.lastMessageAt !== undefined) s.lastMessageAt = this.lastMessageAt;
     if (this.lastError !== undefined) s.lastError = this.lastError;
     return s;
@@ -124,7 +125,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     const subscribed = new Promise<void>((resolve) => {
       client.on('connect', (connack) => {
         this.lastError = undefined;
-        this.log.info({ broker: redact(this.options.brokerUrl), sessionPresent: connack.sessionPresent }, 'upstream consumer connected');
+        this.log.info({ broker: redactUrl(this.options.brokerUrl), sessionPresent: connack.sessionPresent }, 'upstream consumer connected');
         this.emit('connected');
         // A kept session already has the subscriptions; subscribing again also brings the retained states.
         client.subscribe(UPSTREAM_SUBSCRIPTIONS, { qos: 1 }, (err, granted) => {
@@ -147,7 +148,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
-    if (!this.connected) this.log.warn({ broker: redact(this.options.brokerUrl), waitMs }, 'upstream broker not reachable yet; retrying in the background');
+    if (!this.connected) this.log.warn({ broker: redactUrl(this.options.brokerUrl), waitMs }, 'upstream broker not reachable yet; retrying in the background');
   }
 
   async stop(): Promise<void> {
@@ -223,8 +224,4 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else this.log.error({ err, topic }, 'upstream message processing failed');
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

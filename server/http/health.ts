@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { redactUrl } from '../broker/redact-url.ts';
 
 export interface Check {
   ok: boolean;
@@ -16,8 +17,6 @@ export interface Health {
 }
 
 const STORE_TIMEOUT_MS = 2_000;
-
-const hideCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,7 +48,7 @@ export async function checkHealth(app: FastifyInstance): Promise<Health> {
   const bus = app.hasDecorator('bus') ? app.bus.status() : undefined;
   const broker = {
     ok: bus?.connected ?? false,
-    url: hideCredentials(app.hasDecorator('broker') ? app.broker.url : (bus?.broker ?? '')),
+    url: redactUrl(app.hasDecorator('broker') ? app.broker.url : (bus?.broker ?? '')),
     embedded: app.hasDecorator('broker') ? app.broker.embedded !== undefined : false,
     detail: bus === undefined ? 'no upstream consumer in this server' : bus.connected ? 'subscribed to the upstream topics' : `not connected${bus.lastError ? `: ${bus.lastError}` : ''}`,
   };

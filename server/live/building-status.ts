@@ -1,5 +1,4 @@
-import type { SiteConfig } from '../../common/site/types.ts';
-import { ALARM_SEVERITIES, isActive, type Alarm, type AlarmSeverity } from '../alarms/alarm.ts';
+import { ALARM_SEVERITIES, isActive, isUnacknowledged, type Alarm, type AlarmSeverity } from '../alarms/alarm.ts';
 import type { LiveDeviceState } from './device-state.ts';
 
 /**
@@ -30,7 +29,7 @@ export function buildingStatus(building: { id: string; name: string }, live: Liv
   for (const a of openAlarms) {
     if (a.building !== building.id) continue;
     open++;
-    if (a.state === 'active-unacknowledged' || a.state === 'cleared-unacknowledged') unacknowledged++;
+    if (isUnacknowledged(a)) unacknowledged++;
     if (!isActive(a)) continue;
     active++;
     bySeverity[a.severity]++;
@@ -45,9 +44,4 @@ export function buildingStatus(building: { id: string; name: string }, live: Liv
     alarms: { open, active, unacknowledged, bySeverity },
     worstSeverity: worst,
   };
-}
-
-/** Status of every building of the site, in site order (what `/api/buildings` and the socket snapshot show). */
-export function buildingStatuses(site: Pick<SiteConfig, 'buildings'>, live: LiveDeviceState, openAlarms: readonly Alarm[]): BuildingStatus[] {
-  return site.buildings.map((b) => buildingStatus(b, live, openAlarms));
 }

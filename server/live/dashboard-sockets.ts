@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import type { Alarm } from '../alarms/alarm.ts';
 import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
+import { bearerToken } from '../auth/bearer-token.ts';
 import type { WorkOrder, WorkOrderChange } from '../work-orders/types.ts';
 import { buildingStatus, type BuildingStatus } from './building-status.ts';
 import { Coalescer } from './coalescer.ts';
@@ -48,6 +49,9 @@ export interface DashboardSnapshot {
 export interface AlarmMessage {
   alarm: Alarm;
   critical: boolean;
+  /** `alarm:updated` only. */
+  change?: AlarmUpdate['change'];
+  notify?: boolean;
 }
 
 export interface DashboardSocketsOptions {
@@ -94,8 +98,7 @@ export function isCritical(alarm: Pick<Alarm, 'severity'>): boolean {
 function tokenOf(socket: Socket): string | undefined {
   const auth = socket.handshake.auth as Record<string, unknown> | undefined;
   if (typeof auth?.token === 'string' && auth.token !== '') return auth.token;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(socket.handshake.headers.authorization ?? '');
-  return m?.[1];
+  return bearerToken(socket.handshake.headers.authorization);
 }
 
 /**
@@ -124,7 +127,8 @@ export class DashboardSockets {
     const windowMs = options.deviceWindowMs ?? 100;
     this.devices = new Coalescer(windowMs, (batch) => this.flushDevices(batch));
     this.dirtyBuildings = new Coalescer(windowMs, (batch) => this.flushBuildings(batch.keys()));
-    for (const b of options.site.buildings) this.lastStatus.set(b.id, JSON.stringify(this.status(b.id)));
+    const open = options.alarms.listActive();
+    for (const b of options.site.buildings) this.lastStatus.set(b.id, JSON.stringify(buildingStatus(b, options.liveState, open)));
 
     this.io.use((socket, next) => {
       const token = tokenOf(socket);
@@ -252,10 +256,10 @@ export class DashboardSockets {
     );
   }
 
-  private alarmEvent(name: 'alarm:raised' | 'alarm:cleared' | 'alarm:updated', alarm: Alarm, extra: Record<string, unknown>): void {
+  private alarmEvent(name: 'alarm:raised' | 'alarm:cleared' | 'alarm:updated', alarm: Alarm, extra: Pick<AlarmMessage, 'change' | 'notify'>): void {
     this.counters.alarmDeltas++;
     const critical = isCritical(alarm);
-    const message = { alarm, critical, ...extra };
+    const message: AlarmMessage = { alarm, critical, ...extra };
     if (critical) this.io.to(ALL_DASHBOARDS).emit(name, message);
     else this.io.to(buildingRoom(alarm.building)).emit(name, message);
     this.dirtyBuildings.mark(alarm.building, true);
@@ -299,7 +303,7 @@ export class DashboardSockets {
     }
   }
 
-  private status(id: string, open: Alarm[] = this.options.alarms.listActive()): BuildingStatus | undefined {
+  private status(id: string, open: Alarm[]): BuildingStatus | undefined {
     const b = this.options.site.buildings.find((x) => x.id === id);
     return b && buildingStatus(b, this.options.liveState, open);
   }

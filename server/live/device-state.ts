@@ -59,10 +59,6 @@ export class LiveDeviceState extends EventEmitter<LiveStateEvents> {
     }
   }
 
-  has(deviceId: string): boolean {
-    return this.devices.has(deviceId);
-  }
-
   /** The building a device of the site belongs to. */
   buildingOf(deviceId: string): string | undefined {
     return this.devices.get(deviceId)?.building;

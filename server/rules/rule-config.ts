@@ -138,11 +138,15 @@ const NEW_RULE_DEFAULTS: Record<RuleType, Record<string, unknown>> = {
   offline: { enabled: true },
 };
 
+const RULE_TYPES_TEXT = Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ');
+
 const ajv = new Ajv({ allErrors: true, strict: false, discriminator: true });
 const validateSection = ajv.compile(rulesSectionSchema);
 const validateRule = ajv.compile(ruleSchema);
 
 type Entries = Record<string, Record<string, unknown>>;
+/** Rules by id after one level of overrides; `path` is where the site file last touched the rule. */
+type MergedRules = Map<string, { rule: Record<string, unknown>; path?: string }>;
 interface Section {
   chattering?: Partial<ChatterPolicy>;
   kinds?: Partial<Record<DeviceKind, Entries>>;
@@ -177,7 +181,7 @@ export function checkRules(site: SiteConfig): { config: RulesConfig; problems: C
   }
 
   // Kind-level results are checked once per kind, not once per device.
-  const kindRules = new Map<DeviceKind, Map<string, { rule: Record<string, unknown>; path?: string }>>();
+  const kindRules = new Map<DeviceKind, MergedRules>();
   for (const kind of DEVICE_KINDS) {
     kindRules.set(kind, mergeEntries(kind, baseRules(kind), section.kinds?.[kind] ?? {}, `/rules/kinds/${kind}`, problems));
   }
@@ -225,18 +229,18 @@ function wellFormed(raw: unknown): Section {
   return { kinds, devices };
 }
 
-function baseRules(kind: DeviceKind): Map<string, { rule: Record<string, unknown>; path?: string }> {
+function baseRules(kind: DeviceKind): MergedRules {
   return new Map(DEFAULT_RULES[kind].map((r) => [r.id, { rule: r as unknown as Record<string, unknown> }]));
 }
 
 /** Applies one level of overrides; every entry it touches is validated and remembers its path. */
 function mergeEntries(
   kind: DeviceKind,
-  base: Map<string, { rule: Record<string, unknown>; path?: string }>,
+  base: MergedRules,
   entries: Entries,
   at: string,
   problems: ConfigProblem[],
-): Map<string, { rule: Record<string, unknown>; path?: string }> {
+): MergedRules {
   const out = new Map(base);
   for (const [id, entry] of Object.entries(entries)) {
     const path = `${at}/${id}`;
@@ -254,7 +258,7 @@ function mergeEntries(
       if (type === undefined || !(type in NEW_RULE_DEFAULTS)) {
         problems.push({
           path: type === undefined ? path : `${path}/type`,
-          reason: type === undefined ? `'${id}' is not a default rule of '${kind}': a new rule needs a type` : `must be one of ${Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ')}`,
+          reason: type === undefined ? `'${id}' is not a default rule of '${kind}': a new rule needs a type` : `must be one of ${RULE_TYPES_TEXT}`,
         });
         continue;
       }
@@ -294,7 +298,7 @@ function schemaProblems(errors: ErrorObject[], prefix: string): ConfigProblem[] 
       path = `${path}/${name}`;
       reason = prefix.endsWith('/rules') && e.instancePath === '/kinds' ? `unknown device kind '${name}' (known: ${DEVICE_KINDS.join(', ')})` : `'${name}' is not a valid rule id (lower-case letters, digits and '-')`;
     }
-    if (e.keyword === 'discriminator') reason = `type must be one of ${Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ')}`;
+    if (e.keyword === 'discriminator') reason = `type must be one of ${RULE_TYPES_TEXT}`;
     return { path, reason };
   });
 }

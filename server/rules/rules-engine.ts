@@ -7,7 +7,7 @@ import type { AlarmStateStore, TimerPhase } from '../alarms/alarm-store.ts';
 import { CounterWindow } from './counter-window.ts';
 import { resolveRules, type ResolvedRule, type ResolvedThresholdRule } from './rule-config.ts';
 import type { ConsumptionRule, CounterBackwardsRule, EventRule, OfflineRule } from './rule-types.ts';
-import { renderTitle } from './title-template.ts';
+import { renderTitle, type TitleVars } from './title-template.ts';
 
 export interface RulesEngineEvents extends AlarmEvents {
   /** A store or rule failure; the engine carries on. */
@@ -108,6 +108,29 @@ export function alarmKey(device: string, ruleId: string, instance = ''): string 
   return instance ? `${device}/${ruleId}/${instance}` : `${device}/${ruleId}`;
 }
 
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** The alarm point of a rule on a device; with an `instance` (a fire zone) each instance is its own point. */
+function alarmPoint(d: DeviceConfig, rule: ResolvedRule, at: { metric?: string; instance?: string } = {}): AlarmPoint {
+  return {
+    key: alarmKey(d.id, rule.id, at.instance),
+    ruleId: rule.id,
+    ruleType: rule.type,
+    device: d.id,
+    building: d.building,
+    kind: d.kind,
+    ...(d.unit !== undefined ? { unit: d.unit } : {}),
+    ...(at.instance ? { instance: at.instance } : {}),
+    ...(at.metric !== undefined ? { metric: at.metric } : {}),
+    category: rule.category,
+    severity: rule.severity,
+  };
+}
+
 /**
  * Evaluates the rules of every device of the site against readings, events and gateway status,
  * and raises and clears alarms through an AlarmService. Time advances only through the timestamps
@@ -188,7 +211,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
         const instance = s.rule.instanceAttr ? String(e.attrs[s.rule.instanceAttr] ?? '') : '';
         if (s.active.has(instance)) continue;
         s.active.add(instance);
-        const point = this.eventPoint(s, instance);
+        const point = alarmPoint(rt.device, s.rule, { instance });
         this.alarms.trip(point, e.ts, { title: this.title(s.rule, rt, { instance }), ...(instance ? { details: { [s.rule.instanceAttr!]: instance } } : {}) });
       }
       for (const s of rt.clearOn.get(e.event) ?? []) {
@@ -258,7 +281,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     return due;
   }
 
-  /** The rules in force for a device (after site overrides), for the API. */
+  /** The rules in force for a device (after site overrides). */
   rulesOf(deviceId: string): ResolvedRule[] {
     const rt = this.devices.get(deviceId);
     if (!rt) return [];
@@ -270,46 +293,25 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   }
 
   private compile(rt: DeviceRuntime, rule: ResolvedRule, start: number): void {
-    const point = (metric?: string): AlarmPoint => ({
-      key: alarmKey(rt.device.id, rule.id),
-      ruleId: rule.id,
-      ruleType: rule.type,
-      device: rt.device.id,
-      building: rt.device.building,
-      kind: rt.device.kind,
-      ...(rt.device.unit !== undefined ? { unit: rt.device.unit } : {}),
-      ...(metric !== undefined ? { metric } : {}),
-      category: rule.category,
-      severity: rule.severity,
-    });
-    const addMetric = (s: MetricState): void => {
-      const list = rt.byMetric.get(s.rule.metric);
-      if (list) list.push(s);
-      else rt.byMetric.set(s.rule.metric, [s]);
-    };
+    const addMetric = (s: MetricState): void => addTo(rt.byMetric, s.rule.metric, s);
     switch (rule.type) {
       case 'threshold':
-        addMetric({ type: 'threshold', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, lastValue: NaN });
+        addMetric({ type: 'threshold', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, lastValue: NaN });
         break;
       case 'consumption':
-        addMetric({ type: 'consumption', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, window: new CounterWindow(rule.windowMs) });
+        addMetric({ type: 'consumption', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, window: new CounterWindow(rule.windowMs) });
         break;
       case 'counter-backwards':
-        addMetric({ type: 'counter-backwards', rule, rt, point: point(rule.metric), active: false, lastTs: -Infinity, lastDecreaseAt: -Infinity });
+        addMetric({ type: 'counter-backwards', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, lastDecreaseAt: -Infinity });
         break;
       case 'event': {
         const s: EventState = { rule, rt, active: new Set() };
-        for (const [map, names] of [[rt.raiseOn, [rule.raiseOn]], [rt.clearOn, rule.clearOn]] as const) {
-          for (const name of names) {
-            const list = map.get(name);
-            if (list) list.push(s);
-            else map.set(name, [s]);
-          }
-        }
+        addTo(rt.raiseOn, rule.raiseOn, s);
+        for (const name of rule.clearOn) addTo(rt.clearOn, name, s);
         break;
       }
       case 'offline': {
-        const s: OfflineState = { rule, rt, point: point(), lastSeen: start, heard: false, active: false, byGateway: false };
+        const s: OfflineState = { rule, rt, point: alarmPoint(rt.device, rule), lastSeen: start, heard: false, active: false, byGateway: false };
         rt.offline = s;
         this.offline.push(s);
         break;
@@ -465,23 +467,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.alarms.returnToNormal(s.point.key, ts);
   }
 
-  private eventPoint(s: EventState, instance: string): AlarmPoint {
-    const d = s.rt.device;
-    return {
-      key: alarmKey(d.id, s.rule.id, instance),
-      ruleId: s.rule.id,
-      ruleType: 'event',
-      device: d.id,
-      building: d.building,
-      kind: d.kind,
-      ...(d.unit !== undefined ? { unit: d.unit } : {}),
-      ...(instance ? { instance } : {}),
-      category: s.rule.category,
-      severity: s.rule.severity,
-    };
-  }
-
-  private title(rule: ResolvedRule, rt: DeviceRuntime, vars: Record<string, string | number | undefined>) {
+  private title(rule: ResolvedRule, rt: DeviceRuntime, vars: TitleVars) {
     const d = rt.device;
     return renderTitle(rule.title, { device: d.id, deviceName: d.name, building: d.building, unit: d.unit, ...vars });
   }

@@ -1,5 +1,5 @@
 import { callbackStatus, missedKinds } from './deadlines.ts';
-import { allowedActions } from './transitions.ts';
+import { allowedActions, type TransitionFacts } from './transitions.ts';
 import type {
   CallbackOutcome,
   TimelineAction,
@@ -60,6 +60,11 @@ export interface WorkOrderEventRow {
   details: string;
 }
 
+/** What the transition table needs of a row. */
+export function transitionFacts(r: WorkOrderRow): TransitionFacts {
+  return { state: r.state, category: r.category, leakTestAt: r.leak_test_at };
+}
+
 export function toWorkOrder(r: WorkOrderRow, now: number): WorkOrder {
   return {
     id: r.id,
@@ -97,7 +102,7 @@ export function toWorkOrder(r: WorkOrderRow, now: number): WorkOrder {
     lastOccurrenceAt: r.last_occurrence_at,
     reopenCount: r.reopen_count,
     overdue: missedKinds({ state: r.state, responseDueAt: r.response_due_at, callbackDueAt: r.callback_due_at }, now),
-    allowedActions: allowedActions({ state: r.state, category: r.category, leakTestAt: r.leak_test_at }),
+    allowedActions: allowedActions(transitionFacts(r)),
   };
 }
 

@@ -26,7 +26,7 @@ import {
   type WorkOrderState,
   type WorkOrderWithTimeline,
 } from './types.ts';
-import { toWorkOrder, toWorkOrderEvent, type WorkOrderEventRow, type WorkOrderRow } from './work-order-rows.ts';
+import { toWorkOrder, toWorkOrderEvent, transitionFacts, type WorkOrderEventRow, type WorkOrderRow } from './work-order-rows.ts';
 
 export interface WorkOrderServiceOptions {
   db: Database;
@@ -41,9 +41,9 @@ const TEXT_LIMITS = { title: 200, detail: 4000, comment: 4000, item: 500, report
 const MAX_LIMIT = 500;
 const DEFAULT_LIMIT = 50;
 
-const OVERDUE_SQL =
-  "((state IN ('open', 'reopened') AND response_due_at < @now) OR " +
-  "(state NOT IN ('callback_done', 'closed') AND callback_due_at IS NOT NULL AND callback_due_at < @now))";
+const RESPONSE_OVERDUE_SQL = "state IN ('open', 'reopened') AND response_due_at < @now";
+const CALLBACK_OVERDUE_SQL = "state NOT IN ('callback_done', 'closed') AND callback_due_at IS NOT NULL AND callback_due_at < @now";
+const OVERDUE_SQL = `((${RESPONSE_OVERDUE_SQL}) OR (${CALLBACK_OVERDUE_SQL}))`;
 
 type NewWorkOrderRow = Pick<
   WorkOrderRow,
@@ -207,10 +207,10 @@ export class WorkOrderService {
       .transaction(() => {
         const row = this.row(id);
         const to = nextState(row.state, action, action === 'callback' ? (payload as ActionPayloads['callback']).outcome : undefined);
-        const guard = guardReason({ state: row.state, category: row.category, leakTestAt: row.leak_test_at }, action);
+        const guard = guardReason(transitionFacts(row), action);
         if (to === undefined || guard !== undefined) {
           const reason = to === undefined ? `${action} is allowed from ${statesAllowing(action).join(', ')}` : guard;
-          throw new WorkOrderTransitionError(id, action, row.state, allowedActions({ state: row.state, category: row.category, leakTestAt: row.leak_test_at }), reason);
+          throw new WorkOrderTransitionError(id, action, row.state, allowedActions(transitionFacts(row)), reason);
         }
         this.requireUser(by, 'by');
         const now = this.clock();
@@ -293,10 +293,8 @@ export class WorkOrderService {
       byState,
       openByCategory,
       overdue: {
-        response: count("SELECT COUNT(*) AS n FROM work_orders WHERE state IN ('open', 'reopened') AND response_due_at < @now"),
-        callback: count(
-          "SELECT COUNT(*) AS n FROM work_orders WHERE state NOT IN ('callback_done', 'closed') AND callback_due_at IS NOT NULL AND callback_due_at < @now",
-        ),
+        response: count(`SELECT COUNT(*) AS n FROM work_orders WHERE ${RESPONSE_OVERDUE_SQL}`),
+        callback: count(`SELECT COUNT(*) AS n FROM work_orders WHERE ${CALLBACK_OVERDUE_SQL}`),
       },
       leakTestPending: count("SELECT COUNT(*) AS n FROM work_orders WHERE state = 'resolved' AND category = 'water-leak' AND leak_test_at IS NULL"),
     };
@@ -366,7 +364,7 @@ export class WorkOrderService {
         if (row.state === 'closed' && row.rule_id !== null) {
           const other = this.sql.openForAlarm.get(row.device_id, row.rule_id) as WorkOrderRow | undefined;
           if (other) {
-            throw new WorkOrderTransitionError(row.id, 'reopen', row.state, allowedActions({ state: row.state, category: row.category, leakTestAt: row.leak_test_at }).filter((a) => a !== 'reopen'), `work order ${other.id} is already open for device ${row.device_id} and rule ${row.rule_id}`);
+            throw new WorkOrderTransitionError(row.id, 'reopen', row.state, allowedActions(transitionFacts(row)).filter((a) => a !== 'reopen'), `work order ${other.id} is already open for device ${row.device_id} and rule ${row.rule_id}`);
           }
         }
         this.restartCycle(next, now);
@@ -389,17 +387,15 @@ export class WorkOrderService {
   }
 
   private setDeadlines(r: WorkOrderRow): void {
-    const facts: DeadlineFacts = {
-      category: r.category,
-      priority: r.priority,
-      createdAt: r.created_at,
-      reopenedAt: r.reopened_at,
-      resolvedAt: r.resolved_at,
-      leakTestAt: r.leak_test_at,
-    };
-    r.response_due_at = responseDueAt(facts, this.rules);
+    Object.assign(
+      r,
+      this.deadlines({ category: r.category, priority: r.priority, createdAt: r.created_at, reopenedAt: r.reopened_at, resolvedAt: r.resolved_at, leakTestAt: r.leak_test_at }),
+    );
+  }
+
+  private deadlines(facts: DeadlineFacts): Pick<WorkOrderRow, 'response_due_at' | 'callback_due_at'> {
     const callback = callbackDeadline(facts, this.rules);
-    r.callback_due_at = callback.status === 'due' ? callback.dueAt : null;
+    return { response_due_at: responseDueAt(facts, this.rules), callback_due_at: callback.status === 'due' ? callback.dueAt : null };
   }
 
   private leakTestTime(value: unknown, row: WorkOrderRow, now: number): number {
@@ -411,13 +407,10 @@ export class WorkOrderService {
   }
 
   private insert(row: NewWorkOrderRow): number {
-    const facts: DeadlineFacts = { category: row.category, priority: row.priority, createdAt: row.created_at, reopenedAt: null, resolvedAt: null, leakTestAt: null };
-    const callback = callbackDeadline(facts, this.rules);
     const info = this.sql.insert.run({
       ...row,
       updated_at: this.clock(),
-      response_due_at: responseDueAt(facts, this.rules),
-      callback_due_at: callback.status === 'due' ? callback.dueAt : null,
+      ...this.deadlines({ category: row.category, priority: row.priority, createdAt: row.created_at, reopenedAt: null, resolvedAt: null, leakTestAt: null }),
     });
     return Number(info.lastInsertRowid);
   }

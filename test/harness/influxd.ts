@@ -10,6 +10,8 @@ export interface InfluxInstance {
   url: string;
   port: number;
   dataDir: string;
+  /** The running influxd's process id (benchmarks sample its CPU); undefined while paused. */
+  readonly pid: number | undefined;
   /** SIGTERM, wait for exit, remove the data dir. */
   stop(): Promise<void>;
   /** SIGKILL, keeping the data dir (call stop() afterwards to clean up). */
@@ -182,6 +184,9 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxIns
     url,
     port,
     dataDir,
+    get pid() {
+      return child?.pid;
+    },
     stop: async () => {
       await terminate('SIGTERM');
       if (!opts.keepData) {

@@ -9,6 +9,8 @@ import { requireBinary } from './services.ts';
 export interface MosquittoInstance {
   url: string;
   port: number;
+  /** The broker's process id (benchmarks sample its CPU). */
+  pid: number | undefined;
   /** Stops the broker (SIGTERM, then SIGKILL) and removes its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
     await stop();
     throw err;
   }
-  return { url, port, stop };
+  return { url, port, pid: child.pid, stop };
 }
 
 async function canConnect(url: string): Promise<boolean> {

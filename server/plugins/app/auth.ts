@@ -1,5 +1,7 @@
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { EnvironmentError } from '../../../common/env.ts';
+import { bearerToken } from '../../auth/bearer-token.ts';
 import { verifyPassword } from '../../auth/passwords.ts';
 import type { UserRole } from '../../auth/roles.ts';
 import { SessionStore, type Session } from '../../auth/sessions.ts';
@@ -32,13 +34,7 @@ declare module 'fastify' {
   }
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
-}
-
-async function seedUsers(app: import('fastify').FastifyInstance): Promise<void> {
+async function seedUsers(app: FastifyInstance): Promise<void> {
   const users = app.users;
   const log = app.log.child({ component: 'auth' });
   if (app.site.site.demo) {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
 import { brokerPolicyFromEnv, type MqttCredential } from '../../broker/broker-policy.ts';
+import { redactUrl } from '../../broker/redact-url.ts';
 import { startSecuredBroker, type SecuredBroker } from '../../broker/secured-broker.ts';
 
 /** Where the server's own MQTT clients connect, and with which credentials. */
@@ -34,7 +35,7 @@ export const brokerPlugin = fp<BrokerPluginOptions>(
       const connection: BrokerConnection = { url: app.env.mqttUrl };
       if (env.MQTT_USERNAME) connection.credential = { username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD ?? '' };
       app.decorate('broker', connection);
-      log.info({ broker: app.env.mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'using external MQTT broker');
+      log.info({ broker: redactUrl(app.env.mqttUrl) }, 'using external MQTT broker');
       return;
     }
     const policy = brokerPolicyFromEnv(env, { demo: app.site.site.demo, gatewayId: app.site.gateway.id });

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
+import { ALARM_SEVERITIES, type AlarmSeverity } from '../../alarms/alarm.ts';
 import { SqliteAlarmStateStore } from '../../alarms/alarm-store.ts';
 import type { AlarmService } from '../../alarms/alarm-service.ts';
 import { linkAlarmsToWorkOrders, type AlarmWorkOrderCounters } from '../../live/alarm-work-orders.ts';
@@ -44,8 +45,8 @@ export const rulesPlugin = fp(
       evaluated.set(engine.counters.unknownDevice, { input: 'unknown-device' });
       errors.set(engine.counters.errors);
       for (const [what, n] of Object.entries(linked)) workOrders.set(n, { what });
-      const bySeverity: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-      for (const a of engine.alarms.listActive()) bySeverity[a.severity] = (bySeverity[a.severity] ?? 0) + 1;
+      const bySeverity = Object.fromEntries(ALARM_SEVERITIES.map((s) => [s, 0])) as Record<AlarmSeverity, number>;
+      for (const a of engine.alarms.listActive()) bySeverity[a.severity]++;
       for (const [severity, n] of Object.entries(bySeverity)) open.set(n, { severity });
     });
     app.addHook('onClose', async () => {

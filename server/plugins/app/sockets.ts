@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
 import { DashboardSockets } from '../../live/dashboard-sockets.ts';
-import type { WorkOrder, WorkOrderState } from '../../work-orders/types.ts';
+import { WORK_ORDER_STATES, type WorkOrder, type WorkOrderState } from '../../work-orders/types.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-const NOT_CLOSED: WorkOrderState[] = ['open', 'acknowledged', 'in_progress', 'resolved', 'callback_done', 'reopened'];
+const NOT_CLOSED: WorkOrderState[] = WORK_ORDER_STATES.filter((s) => s !== 'closed');
 const SNAPSHOT_TICKETS = 500;
 
 export interface SocketsPluginOptions {

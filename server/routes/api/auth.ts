@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { verifyNothing, verifyPassword } from '../../auth/passwords.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyNothing, verifyPassword } from '../../auth/passwords.ts';
 import { ROLES, USER_ROLES } from '../../auth/roles.ts';
 import { HttpError } from '../../http/http-error.ts';
 import { AUTH_ERRORS, EpochMs, IdParam, StringEnum, errors } from '../schemas/common.ts';
@@ -32,7 +32,7 @@ const Credentials = Type.Object(
   { additionalProperties: false },
 );
 
-const Password = Type.String({ minLength: 10, maxLength: 256, description: 'at least 10 characters' });
+const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH, description: `at least ${MIN_PASSWORD_LENGTH} characters` });
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }> = async (app, opts) => {
   const limits = opts.loginLimits ?? DEFAULT_LOGIN_LIMITS;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ROLES } from '../../auth/roles.ts';
-import { buildingStatuses } from '../../live/building-status.ts';
+import { buildingStatus } from '../../live/building-status.ts';
 import { AlarmSeverity } from '../schemas/alarm.ts';
 import { AUTH_ERRORS, Nullable, StringEnum, errors } from '../schemas/common.ts';
 
@@ -40,12 +40,8 @@ export const buildingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => {
-      const byId = new Map(app.site.buildings.map((b) => [b.id, b]));
-      return buildingStatuses(app.site, app.liveState, app.alarms.listActive()).map((s) => ({
-        ...s,
-        type: byId.get(s.id)!.type,
-        units: byId.get(s.id)!.units.length,
-      }));
+      const open = app.alarms.listActive();
+      return app.site.buildings.map((b) => ({ ...buildingStatus(b, app.liveState, open), type: b.type, units: b.units.length }));
     },
   );
 };

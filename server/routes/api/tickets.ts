@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { ROLES } from '../../auth/roles.ts';
+import type { SiteConfig } from '../../../common/site/types.ts';
+import { ROLES, type UserRole } from '../../auth/roles.ts';
 import { badRequest, emptyBodyIsEmptyObject } from '../../http/http-error.ts';
 import type { ActionPayloads, WorkOrderAction, WorkOrderEvent, WorkOrderFilter } from '../../work-orders/types.ts';
 import { AUTH_ERRORS, EpochMs, IdParam, Nullable, StringEnum, errors } from '../schemas/common.ts';
@@ -41,7 +42,7 @@ const TicketPage = Type.Object({ items: Type.Array(Ticket), total: Type.Integer(
 const CommentOnly = Type.Object({ comment: Comment }, { additionalProperties: false });
 
 /** Body schema, roles and summary of each action (DOMAIN rule 3: callbacks by the service desk). */
-const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>; roles: readonly string[]; summary: string } } = {
+const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>; roles: readonly UserRole[]; summary: string } } = {
   acknowledge: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Acknowledge (meets the response deadline)' },
   assign: {
     body: Type.Object(
@@ -176,7 +177,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/tickets/:id/${action}`,
       {
-        config: { roles: spec.roles as (typeof ROLES)['read'] },
+        config: { roles: spec.roles },
         preValidation: emptyBodyIsEmptyObject,
         schema: {
           tags: ['tickets'],
@@ -199,7 +200,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 };
 
-function checkPlace(site: import('../../../common/site/types.ts').SiteConfig, b: Static<typeof CreateTicket>): void {
+function checkPlace(site: SiteConfig, b: Static<typeof CreateTicket>): void {
   const building = site.buildings.find((x) => x.id === b.building);
   if (!building) throw badRequest('building', `no building ${b.building} in this estate (known: ${site.buildings.map((x) => x.id).join(', ')})`);
   if (b.unit !== undefined && !building.units.some((u) => u.id === b.unit)) throw badRequest('unit', `no unit ${b.unit} in building ${b.building}`);
