@@ -78,10 +78,3 @@ export const BUILTIN_PROFILES: Record<string, DeviceProfile> = {
     points: [point({ metric: 'volume_m3', fc: 3, address: 0, type: 'uint32', scale: 0.001, engUnit: 'm3' })],
   },
 };
-
-/** The metric of each meter kind that counts consumption (used by custody and consumption rules). */
-export const METER_COUNTER: Partial<Record<DeviceKind, { metric: string; engUnit: string }>> = {
-  'meter-water': { metric: 'volume_m3', engUnit: 'm3' },
-  'meter-electric': { metric: 'energy_kwh', engUnit: 'kWh' },
-  'meter-gas': { metric: 'volume_m3', engUnit: 'm3' },
-};

@@ -47,8 +47,3 @@ export const DEVICE_EVENTS: Partial<Record<DeviceKind, readonly string[]>> = {
   door: ['open', 'closed', 'forced', 'held_open', 'card_granted', 'card_denied'],
   'emergency-button': ['pressed', 'reset'],
 };
-
-/** The identity of a time series: one metric of one device. */
-export function seriesKey(r: Pick<Reading, 'building' | 'device' | 'metric'>): string {
-  return `${r.building}/${r.device}/${r.metric}`;
-}

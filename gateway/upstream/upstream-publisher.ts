@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
-import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import type { Reading } from '../../common/reading.ts';
 import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Batch } from '../outbox/batch-codec.ts';
 import { readUpstreamStates, splitStateKey, stateKey, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
 
 export interface UpstreamPublisherOptions {
@@ -33,10 +34,7 @@ export interface UpstreamPublisherOptions {
 }
 
 /** What the gateway forwards upstream: a slice of the outbox. */
-export interface UpstreamBatch {
-  readings: Reading[];
-  events: DeviceEvent[];
-}
+export type UpstreamBatch = Batch;
 
 export interface UpstreamPublisherEvents {
   connected: [];
