@@ -9,6 +9,21 @@ const rules = { devices: { 'tank-1': { 'tank-level-high': { forMs: 30_000, offDe
 let n = 0;
 const dbFile = () => join(tmp.dir, `alarms-${++n}.sqlite`);
 
+/** A level of 3900 mm starts the 30 s on-delay at `base`; the process dies and a new engine restores at `base + restartAt`. */
+function restartedDuringOnDelay(restartAt = 20_000, restartRules: Record<string, unknown> = rules) {
+  const file = dbFile();
+  const clock = manualClock();
+  const base = clock.now();
+  const first = newEngine({ file, clock: clock.now, rules });
+  first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
+  const timersBefore = first.store.timers();
+  first.db.close();
+  clock.set(base + restartAt);
+  const second = newEngine({ file, clock: clock.now, rules: restartRules });
+  second.engine.restore(clock.now());
+  return { base, second, timersBefore };
+}
+
 describe('restart during a running on-delay (same SQLite file, new engine)', () => {
   it.each([
     { restartAt: 20_000, ticks: [20_000, 25_000, 29_999], expectRaisedBeforeDue: false },
@@ -37,16 +52,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('the resumed on-delay raises with the newest reading seen after the restart', () => {
-    const file = dbFile();
-    const clock = manualClock();
-    const base = clock.now();
-    const first = newEngine({ file, clock: clock.now, rules });
-    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
-    first.db.close();
-
-    clock.set(base + 20_000);
-    const second = newEngine({ file, clock: clock.now, rules });
-    second.engine.restore(clock.now());
+    const { base, second } = restartedDuringOnDelay();
     // Replayed from before the on-delay started: history the first engine had already passed, it cancels nothing.
     second.engine.onReading(reading('tank-1', 'level_mm', 3700, base - 1_000));
     second.engine.onReading(reading('tank-1', 'level_mm', 3950, base + 25_000));
@@ -56,18 +62,9 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('drops a pending on-delay whose reading no longer breaks the limit of the site file it restarts with', () => {
-    const file = dbFile();
-    const clock = manualClock();
-    const base = clock.now();
-    const first = newEngine({ file, clock: clock.now, rules });
-    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
-    expect(first.store.timers()).toEqual([expect.objectContaining({ phase: 'on-delay', value: 3900, limit: 3800 })]);
-    first.db.close();
-
-    clock.set(base + 20_000);
     const raised = { devices: { 'tank-1': { ...rules.devices['tank-1'], 'tank-level-high': { ...rules.devices['tank-1']['tank-level-high'], limit: 3950 } } } };
-    const second = newEngine({ file, clock: clock.now, rules: raised });
-    second.engine.restore(clock.now());
+    const { base, second, timersBefore } = restartedDuringOnDelay(20_000, raised);
+    expect(timersBefore).toEqual([expect.objectContaining({ phase: 'on-delay', value: 3900, limit: 3800 })]);
     second.engine.tick(base + 60_000);
     expect(second.events).toEqual([]);
     expect(second.store.timers()).toEqual([]);
@@ -75,16 +72,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('a normal reading after the restart cancels the resumed on-delay', () => {
-    const file = dbFile();
-    const clock = manualClock();
-    const base = clock.now();
-    const first = newEngine({ file, clock: clock.now, rules });
-    first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
-    first.db.close();
-
-    clock.set(base + 20_000);
-    const second = newEngine({ file, clock: clock.now, rules });
-    second.engine.restore(clock.now());
+    const { base, second } = restartedDuringOnDelay();
     expect(second.engine.nextDue()).toBe(base + 30_000);
     second.engine.onReading(reading('tank-1', 'level_mm', 3700, base + 21_000));
     second.engine.tick(base + 60_000);
