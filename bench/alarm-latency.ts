@@ -1,4 +1,4 @@
-// Scenario `alarm-latency` (SPEC section 7): a device event through the embedded broker, the
+// Scenario `alarm-latency` (docs/design.md#targets): a device event through the embedded broker, the
 // gateway (its own process) and the server's rules engine, until the work order is stored and
 // pushed to a dashboard socket; p50 and p99 while 10,000 readings/s flow in the background.
 // Standalone: `npx tsx bench/alarm-latency.ts [--quick]`.
@@ -26,7 +26,7 @@ const TANKS_PER_BUILDING = 50;
 const BUTTONS_PER_BUILDING = 60;
 const TARGET_P99_MS = 50;
 const BACKGROUND_READINGS_PER_S = 10_000;
-/** Metrics per tank telemetry message (level, pump, two floats): 4, like SPEC's ingest target. */
+/** Metrics per tank telemetry message (level, pump, two floats): 4, like the ingest target. */
 const METRICS_PER_MESSAGE = 4;
 
 export interface AlarmLatencyDetails {

@@ -1,4 +1,4 @@
-// `npm run bench [-- --only ingest,modbus,alarm-latency] [--quick] [--profile] [--duration SECONDS]`: the SPEC section 7 benchmarks.
+// `npm run bench [-- --only ingest,modbus,alarm-latency] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';

@@ -2,7 +2,7 @@
 export interface BenchRow {
   measure: string;
   value: string;
-  /** The SPEC section 7 target or the expectation this row is checked against. */
+  /** The target (docs/design.md#targets) or the expectation this row is checked against. */
   target?: string;
   pass?: boolean;
 }

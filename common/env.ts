@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-/** Environment of SPEC section 3, read and checked once at start-up. */
+/** Environment of docs/site-file.md, read and checked once at start-up. */
 export interface Environment {
   port: number;
   mqttUrl: string | undefined;

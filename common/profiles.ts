@@ -39,7 +39,7 @@ export function point(p: PointInput): RegisterPoint {
 }
 
 /**
- * The register maps of SPEC section 4, defined once: the simulators in `devices/` serve them and
+ * The register maps of docs/devices.md, defined once: the simulators in `devices/` serve them and
  * the gateway decodes them.
  */
 export const BUILTIN_PROFILES: Record<string, DeviceProfile> = {

@@ -41,7 +41,7 @@ export interface DeviceEvent {
   attrs: Record<string, string | number | boolean>;
 }
 
-/** Events each MQTT device kind may send (SPEC section 4). */
+/** Events each MQTT device kind may send (docs/devices.md). */
 export const DEVICE_EVENTS: Partial<Record<DeviceKind, readonly string[]>> = {
   'fire-panel': ['alarm', 'fault', 'restore'],
   door: ['open', 'closed', 'forced', 'held_open', 'card_granted', 'card_denied'],

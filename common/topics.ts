@@ -1,5 +1,5 @@
 /**
- * MQTT topic names (SPEC section 4). Device topics are what devices publish; upstream topics are
+ * MQTT topic names (docs/devices.md). Device topics are what devices publish; upstream topics are
  * what a gateway publishes to the server.
  */
 export const DEVICE_TOPIC_ROOT = 'site';
@@ -11,7 +11,7 @@ export function deviceTopic(building: string, device: string, channel: DeviceCha
   return `${DEVICE_TOPIC_ROOT}/${building}/${device}/${channel}`;
 }
 
-/** Subscriptions that cover every device topic of SPEC section 4. */
+/** Subscriptions that cover every device topic of docs/devices.md. */
 export const DEVICE_SUBSCRIPTIONS = [`${DEVICE_TOPIC_ROOT}/+/+/telemetry`, `${DEVICE_TOPIC_ROOT}/+/+/event`];
 
 export interface DeviceTopic {

@@ -12,7 +12,7 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the gateway process from the environment (SPEC section 3). Throws before opening any socket when the configuration is invalid. */
+/** Starts the gateway process from the environment (docs/site-file.md). Throws before opening any socket when the configuration is invalid. */
 export async function runGateway(env: Environment = readEnvironment(), logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
   const site = loadSiteFile(file);

@@ -221,7 +221,7 @@ describe('listing tickets', () => {
   });
 });
 
-describe('deadlines per category (DOMAIN rules 3 and 4)', () => {
+describe('deadlines per category (domain rules 3 and 4)', () => {
   // [category, what to do after creation: [action, advance ms, body], callback due relative to creation]
   const rules: Array<[string, Record<string, unknown>, Array<[string, number, Record<string, unknown>]>, number, string]> = [
     ['complaint: within 72 hours of the complaint', { source: 'complaint' }, [], 72 * HOUR, 'complaint'],

@@ -40,7 +40,7 @@ describe('demo estate', () => {
     }
   });
 
-  it('gives every Modbus device a profile and every MQTT device the SPEC topics', () => {
+  it('gives every Modbus device a profile and every MQTT device the default topics', () => {
     for (const d of site.devices) {
       if (d.modbus) expect(d.modbus.profile.kind).toBe(d.kind);
       if (d.mqtt) expect(d.mqtt.telemetryTopic).toBe(`site/${d.building}/${d.id}/telemetry`);

@@ -1,4 +1,4 @@
-// Scenario `ingest` (SPEC section 7): device MQTT telemetry, QoS 1, 4 metrics per message, through
+// Scenario `ingest` (docs/design.md#targets): device MQTT telemetry, QoS 1, 4 metrics per message, through
 // Mosquitto and the gateway into InfluxDB; every PUBACKed reading must be stored, none twice.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Scenario `modbus` (SPEC section 7): 200 Modbus TCP devices polled every second by the gateway's
+// Scenario `modbus` (docs/design.md#targets): 200 Modbus TCP devices polled every second by the gateway's
 // ModbusConnector in its own process; merged reads, cycle times, CPU; then 10 dead devices.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 import { DEVICE_KINDS } from '../reading.ts';
 
-/** JSON Schema of the site file (SPEC section 3). Documented in docs/site-file.md. */
+/** JSON Schema of the site file (docs/site-file.md). Documented in docs/site-file.md. */
 const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 } as const;
 
 const registerPoint = {

@@ -12,7 +12,7 @@ export interface ModelContext {
   startMs: number;
 }
 
-/** An event a device sends (SPEC section 4), before it is published. */
+/** An event a device sends (docs/devices.md), before it is published. */
 export interface EmittedEvent {
   ts: number;
   event: string;

@@ -81,7 +81,7 @@ const LOG_EVERY_MS = 60_000;
 const ERROR_EVERY_MS = 10_000;
 
 /**
- * Device MQTT connector (SPEC section 4). Subscribes QoS 1 with a persistent session and
+ * Device MQTT connector (docs/devices.md). Subscribes QoS 1 with a persistent session and
  * acknowledges each message only after `ingest.submit()` resolved, so whatever the broker
  * handed over is on disk before it forgets it.
  */

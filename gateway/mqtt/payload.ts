@@ -41,7 +41,7 @@ export function isPayloadError(outcome: PayloadOutcome): outcome is PayloadError
 }
 
 /**
- * Decodes one MQTT message of a device (SPEC section 4 shapes, or the device's `mqtt.mapping`).
+ * Decodes one MQTT message of a device (docs/devices.md shapes, or the device's `mqtt.mapping`).
  * Pure: never throws; a message that cannot be used yields a PayloadError.
  */
 export function parseDeviceMessage(msg: IncomingDeviceMessage): PayloadOutcome {
@@ -110,7 +110,7 @@ function telemetry(
   return readings;
 }
 
-/** The SPEC shape: every top-level key but the timestamp is a metric. The hot path of MQTT intake. */
+/** The default shape (docs/devices.md): every top-level key but the timestamp is a metric. The hot path of MQTT intake. */
 function topLevelTelemetry(obj: Record<string, unknown>, device: DeviceConfig, tsKey: string, ts: number, fail: Fail): Reading[] | PayloadError {
   const keys = Object.keys(obj);
   const readings: Reading[] = [];

@@ -16,7 +16,7 @@ export interface ReadingStoreConfig {
   logger?: Logger;
 }
 
-/** The reading store of SPEC section 3: InfluxDB when INFLUX_URL is set, else `DATA_DIR/readings.db`. Call init() next. */
+/** The reading store of docs/site-file.md: InfluxDB when INFLUX_URL is set, else `DATA_DIR/readings.db`. Call init() next. */
 export function createReadingStore(config: ReadingStoreConfig): ReadingStore {
   const retention = normaliseRetention(config.retention);
   const logger = config.logger?.child({ component: 'reading-store' });

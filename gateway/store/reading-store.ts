@@ -29,7 +29,7 @@ export interface LatestFilter {
 }
 
 /**
- * The time-series store of readings (SPEC section 1): InfluxDB, or embedded SQLite when
+ * The time-series store of readings (docs/design.md): InfluxDB, or embedded SQLite when
  * INFLUX_URL is unset. Writes are idempotent: a reading with the series (building, device,
  * metric) and timestamp of a stored one replaces it, so replays never duplicate.
  */

@@ -48,7 +48,7 @@ export class UpstreamUnavailableError extends Error {
 }
 
 /**
- * Publishes live state and events to the server's broker (SPEC section 4, Upstream): one retained
+ * Publishes live state and events to the server's broker (docs/upstream.md): one retained
  * state message per device with the latest value of every metric, events one message each, QoS 1,
  * and a retained gateway status with a last will.
  */

@@ -4,7 +4,7 @@ export type UserRole = (typeof USER_ROLES)[number];
 
 /**
  * Who may do what. Viewers read; the service desk records repair calls and complaints and makes
- * the callbacks (DOMAIN rule 3, 4); engineers work tickets and alarms; administrators do everything,
+ * the callbacks (docs/domain.md rules 3, 4); engineers work tickets and alarms; administrators do everything,
  * users included.
  */
 export const ROLES = {

@@ -31,7 +31,7 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-/** The broker the server hosts when MQTT_URL is unset (SPEC section 1): aedes over a plain TCP listener. */
+/** The broker the server hosts when MQTT_URL is unset (docs/design.md): aedes over a plain TCP listener. */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { port, host = '127.0.0.1', logger } = options;
   const aedesOptions: AedesOptions = {};

@@ -19,7 +19,7 @@ function isUpstreamDeviceTopic(parts: string[]): boolean {
 }
 
 /**
- * Topics a client may publish to (SPEC section 4): a gateway its own status topic and device
+ * Topics a client may publish to (docs/devices.md): a gateway its own status topic and device
  * state and events upstream; a device only under `site/`; the server only upstream.
  */
 export function mayPublish(identity: BrokerIdentity, topic: string): boolean {

@@ -66,7 +66,7 @@ export interface UpstreamConsumerOptions {
 }
 
 /**
- * The server's side of the upstream contract (SPEC section 4): subscribes QoS 1 to gateway state,
+ * The server's side of the upstream contract (docs/devices.md): subscribes QoS 1 to gateway state,
  * events and status, validates each payload once, drops repeated events, and feeds the live state
  * and the rules. A message is acknowledged only after it has been processed.
  */

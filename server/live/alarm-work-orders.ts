@@ -50,7 +50,7 @@ export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
 }
 
 /**
- * Work orders open by themselves (DOMAIN, "Who uses it"): an announced alarm raises one, a
+ * Work orders open by themselves (docs/domain.md, "Who uses it"): an announced alarm raises one, a
  * repeat of its alarm adds an occurrence to it. A chattering alarm adds one occurrence when it
  * starts chattering and none for each trip after, so a flapping input cannot flood the records.
  * Failures are counted and logged; alarms carry on. Returns the unsubscribe function.

@@ -102,7 +102,7 @@ function tokenOf(socket: Socket): string | undefined {
 }
 
 /**
- * The dashboard's live feed (SPEC section 6): login by token, a snapshot on connect, then deltas
+ * The dashboard's live feed (docs/sockets.md): login by token, a snapshot on connect, then deltas
  * per building room: `building:status`, `device:state` (coalesced per device), `alarm:raised`,
  * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `inspection:due`.
  * A socket whose session ends (logout, revoked, expired) gets `session:expired` and is disconnected.

@@ -6,24 +6,23 @@ export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
 
 /**
- * Which callback window applies (DOMAIN rule 3, seeds 004 走回访 (1) and 000 5.5; complaints:
- * 000 5.4). Every callback rule counts in 24-hour periods.
+ * Which callback window applies (docs/domain.md rules 3 and 4). Every callback rule counts in 24-hour periods.
  */
 export type CallbackRule = 'safety-facility' | 'leak-repair' | 'other-repair' | 'complaint';
 
 export interface DeadlineRules {
   /** Minutes from creation (or reopening) until the work order must be acknowledged. */
   responseMinutes: Record<WorkOrderCategory, Record<WorkOrderPriority, number>>;
-  /** Categories whose repairs are "safety-facility repairs" of DOMAIN rule 3. */
+  /** Categories whose repairs are "safety-facility repairs" of domain rule 3. */
   safetyCategories: readonly WorkOrderCategory[];
   callbackDays: { safetyFacility: number; leakRepair: number; otherRepair: number };
-  /** The complaint line answers within this many hours of the complaint (000 5.4). */
+  /** The complaint line answers within this many hours of the complaint (docs/domain.md rule 4). */
   complaintCallbackHours: number;
 }
 
 /**
  * Defaults. Electrical faults count as safety facilities with fire and access/security
- * equipment (shock and fire hazard); the seeds give other repairs the same 2 days, so the
+ * equipment (shock and fire hazard); the procedures give other repairs the same 2 days, so the
  * choice changes the reported rule, not a due time.
  */
 export const DEFAULT_DEADLINE_RULES: DeadlineRules = {

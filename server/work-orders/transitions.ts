@@ -3,7 +3,7 @@ import { WORK_ORDER_ACTIONS } from './types.ts';
 
 /**
  * Which action is allowed from which state, and where it leads ('same': the state does not
- * change). A callback with outcome `problem` leads to `reopened` instead (DOMAIN rule 3: back
+ * change). A callback with outcome `problem` leads to `reopened` instead (domain rule 3: back
  * to the repair team); close needs a satisfied callback, so only `callback_done` may close.
  */
 export const TRANSITIONS: Readonly<Record<WorkOrderAction, Partial<Record<WorkOrderState, WorkOrderState | 'same'>>>> = {

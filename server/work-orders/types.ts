@@ -61,7 +61,7 @@ export interface WorkOrder {
   /** Call back before this; null while the callback is not due yet (see callbackStatus). */
   callbackDueAt: number | null;
   callbackStatus: CallbackStatus;
-  /** Repair record (DOMAIN rule 7): what was repaired and what it cost, in currency units. */
+  /** Repair record (domain rule 7): what was repaired and what it cost, in currency units. */
   repairItem: string | null;
   cost: number | null;
   /** How many times the raising alarm fired while this work order was open (1 for manual ones). */

@@ -72,7 +72,7 @@ const MUTABLE_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof WorkOrderRow>;
 
 /**
- * Work orders (DOMAIN rules 3, 4, 7): creation by hand or from alarms (one open work order per
+ * Work orders (docs/domain.md rules 3, 4, 7): creation by hand or from alarms (one open work order per
  * device and rule), the action state machine with its timeline, deadlines and overdue queries.
  * Every change is one IMMEDIATE transaction, so several connections to the same file stay consistent.
  */

@@ -41,7 +41,7 @@ const TicketPage = Type.Object({ items: Type.Array(Ticket), total: Type.Integer(
 
 const CommentOnly = Type.Object({ comment: Comment }, { additionalProperties: false });
 
-/** Body schema, roles and summary of each action (DOMAIN rule 3: callbacks by the service desk). */
+/** Body schema, roles and summary of each action (domain rule 3: callbacks by the service desk). */
 const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>; roles: readonly UserRole[]; summary: string } } = {
   acknowledge: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Acknowledge (meets the response deadline)' },
   assign: {
