@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +15,7 @@ import { runDevices } from '../devices/main.ts';
 import { SCENARIO_NAMES } from '../devices/scenarios.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { freePort, waitFor } from './harness/ports.ts';
-import { requireBinary } from './harness/services.ts';
+import { hasSocat, startSerialPair, type SerialPair } from './harness/socat.ts';
 
 interface Received {
   topic: string;
@@ -383,20 +381,14 @@ describe('estate simulator over real sockets', () => {
   });
 });
 
-const socat = requireBinary('socat');
-
-describe.skipIf(!socat)('estate simulator on a Modbus RTU line (socat pty pair)', () => {
-  let dir: string;
-  let proc: ChildProcess | undefined;
+describe.skipIf(!hasSocat())('estate simulator on a Modbus RTU line (socat pty pair)', () => {
+  let line: SerialPair | undefined;
   let estate: RunningEstate | undefined;
   let client: ModbusClient | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fm-devices-rtu-'));
-    const slavePath = join(dir, 'simulator');
-    const masterPath = join(dir, 'gateway');
-    proc = spawn(socat!, ['-d', '-d', `pty,raw,echo=0,link=${slavePath}`, `pty,raw,echo=0,link=${masterPath}`], { stdio: 'ignore' });
-    await waitFor(() => existsSync(slavePath) && existsSync(masterPath), 10_000, 'socat pty links');
+    line = await startSerialPair();
+    const { devicePath: slavePath, gatewayPath: masterPath } = line;
     const site = parseSiteConfig({
       site: { id: 'rtu-estate', name: 'RTU estate' },
       modbus: { connections: [{ id: 'pump-room', rtu: { path: masterPath, baudRate: 19200, parity: 'even' } }] },
@@ -421,8 +413,7 @@ describe.skipIf(!socat)('estate simulator on a Modbus RTU line (socat pty pair)'
   afterAll(async () => {
     if (client) await closeClient(client);
     await estate?.stop();
-    proc?.kill('SIGTERM');
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await line?.stop();
   });
 
   it('answers each unit id on the serial line with its model values', async () => {

@@ -1,8 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
@@ -13,34 +8,26 @@ import { RegisterBank } from '../devices/modbus/register-bank.ts';
 import { MetricsRegistry } from '../gateway/metrics.ts';
 import { ModbusConnection } from '../gateway/modbus/modbus-connection.ts';
 import { ModbusConnector } from '../gateway/modbus/modbus-connector.ts';
-import { requireBinary } from './harness/services.ts';
 import { waitFor } from './harness/ports.ts';
+import { hasSocat, startSerialPair, type SerialPair } from './harness/socat.ts';
 
-const socat = requireBinary('socat');
-
-describe.skipIf(!socat)('Modbus RTU over a socat serial pair', () => {
-  let dir: string;
-  let proc: ChildProcess;
+describe.skipIf(!hasSocat())('Modbus RTU over a socat serial pair', () => {
+  let line: SerialPair;
   let slave: ModbusSlave;
-  let slavePath: string;
   let masterPath: string;
   // A slow device keeps each request pending for a while, so a second one sent too early would be seen.
   const tank = new RegisterBank(BUILTIN_PROFILES['tank-level']!, { initial: { level_mm: 2500, pump_running: 1, float_low: 0, float_high: 1 }, responseDelayMs: 15 });
   const meter = new RegisterBank(BUILTIN_PROFILES['meter-electric']!, { initial: { voltage_v: 229.5, current_a: 3.5, power_w: 803.25, energy_kwh: 4321.5 }, responseDelayMs: 15 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fm-rtu-'));
-    slavePath = join(dir, 'slave');
-    masterPath = join(dir, 'master');
-    proc = spawn(socat!, ['-d', '-d', `pty,raw,echo=0,link=${slavePath}`, `pty,raw,echo=0,link=${masterPath}`], { stdio: 'ignore' });
-    await waitFor(() => existsSync(slavePath) && existsSync(masterPath), 10_000, 'socat pty links');
-    slave = await startRtuSlave({ path: slavePath, baudRate: 9600, banks: new Map([[1, tank], [2, meter]]) });
+    line = await startSerialPair();
+    masterPath = line.gatewayPath;
+    slave = await startRtuSlave({ path: line.devicePath, baudRate: 9600, banks: new Map([[1, tank], [2, meter]]) });
   });
 
   afterAll(async () => {
     await slave?.stop();
-    proc?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    await line?.stop();
   });
 
   it('polls a tank and an electric meter on one bus, one request at a time, and decodes them', async () => {
