@@ -2,7 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from '../common/logger.ts';
 import { loadSiteFile } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import type { MetricsRegistry } from '../common/metrics.ts';
 
 /**
  * Watches the site file of a running process. A valid change is handed to `apply`; a broken one

@@ -21,7 +21,7 @@ import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { DEMO_SITE_FILE, interpolateEnvironment, parseSiteConfig, SiteConfigError } from '../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../common/site/types.ts';
 import { UPSTREAM_SUBSCRIPTIONS } from '../common/topics.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { isPayloadError, parseDeviceMessage } from '../gateway/mqtt/payload.ts';
 import { topicMatches } from '../gateway/mqtt/topic-match.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';

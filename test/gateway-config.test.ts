@@ -11,7 +11,7 @@ import { readEnvironment } from '../common/env.ts';
 import { SiteConfigError } from '../common/site/load.ts';
 import { deviceTopic } from '../common/topics.ts';
 import { runGateway, type RunningGateway } from '../gateway/main.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { watchSiteFile } from '../gateway/site-watcher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { metricValue, mqttSiteRaw, writeSiteFile } from './fixtures/gateway/telemetry.ts';

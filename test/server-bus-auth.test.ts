@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher, UpstreamUnavailableError } from '../gateway/upstream/upstream-publisher.ts';
 import type { BrokerIdentity } from '../server/broker/broker-identity.ts';
 import { BrokerPolicyError, DEMO_GATEWAY_PASSWORD, brokerPolicyFromEnv } from '../server/broker/broker-policy.ts';

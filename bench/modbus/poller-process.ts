@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { parseSiteConfig } from '../../common/site/load.ts';
-import { MetricsRegistry } from '../../gateway/metrics.ts';
+import { MetricsRegistry } from '../../common/metrics.ts';
 import { ModbusConnector } from '../../gateway/modbus/modbus-connector.ts';
 import { decodeBatch, encodeBatch } from '../../gateway/outbox/batch-codec.ts';
 import { DeliveryLoop } from '../../gateway/outbox/delivery-loop.ts';
