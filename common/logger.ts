@@ -15,7 +15,7 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
   const level = options.level ?? 'silent';
   if (!options.pretty) return pino({ name, level });
   // In-process and synchronous: a worker-thread transport could lose the last lines at exit.
-  return pino({ name, level }, PinoPretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino({ name, level }, PinoPretty({ colorize: true, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
 /** The logger of a process at LOG_LEVEL: readable lines on a terminal, JSON lines otherwise (for collectors). */
