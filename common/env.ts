@@ -144,6 +144,9 @@ function login(prefix: string, env: EnvironmentVariables): MqttLogin | undefined
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The server's own login on its embedded broker (docs/broker.md): no gateway or device may take it. */
+export const SERVER_MQTT_USERNAME = 'fm-server';
+
 /** Parses `name:password,name:password`; the password is everything after the first colon. */
 export function parseCredentialList(variable: string, raw: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -157,6 +160,7 @@ export function parseCredentialList(variable: string, raw: string | undefined): 
     if (!NAME.test(name)) throw new EnvironmentError(`${variable}: entry ${i + 1} '${name}' is not a valid name (letters, digits, '.', '_', '-'; at most 64)`);
     if (password.length < 8) throw new EnvironmentError(`${variable}: entry ${i + 1} (${name}) needs a password of at least 8 characters after the colon`);
     if (out.has(name)) throw new EnvironmentError(`${variable}: '${name}' is listed twice`);
+    if (name === SERVER_MQTT_USERNAME) throw new EnvironmentError(`${variable}: '${name}' is the server's own MQTT user; pick another name`);
     out.set(name, password);
   });
   return out;

@@ -95,6 +95,7 @@ describe('readEnvironment', () => {
     [{ GATEWAY_MQTT_PASSWORD: 'x' }, /^GATEWAY_MQTT_PASSWORD is set without GATEWAY_MQTT_USERNAME/],
     [{ DEVICE_MQTT_PASSWORD: 'x' }, /^DEVICE_MQTT_PASSWORD is set without DEVICE_MQTT_USERNAME/],
     [{ GATEWAY_CREDENTIALS: 'gw-a:short' }, /^GATEWAY_CREDENTIALS: entry 1 \(gw-a\) needs a password of at least 8/],
+    [{ DEVICE_CREDENTIALS: 'fm-server:0123456789' }, /^DEVICE_CREDENTIALS: 'fm-server' is the server's own MQTT user/],
     [{ DEVICE_ANONYMOUS: 'yes' }, /^DEVICE_ANONYMOUS=yes: must be true or false/],
   ])('refuses %o naming the variable', (vars, message) => {
     expect(() => readEnvironment(vars)).toThrow(EnvironmentError);

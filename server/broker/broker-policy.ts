@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EnvironmentError, type BrokerAccess, type MqttCredential } from '../../common/env.ts';
+import { SERVER_MQTT_USERNAME, type BrokerAccess, type MqttCredential } from '../../common/env.ts';
 
 /**
  * Who may connect to the embedded broker, from the environment (common/env.ts) and the site:
@@ -20,16 +20,10 @@ export interface BrokerPolicy {
 /** The demo gateway's password: the demo estate only, documented in docs/broker.md. */
 export const DEMO_GATEWAY_PASSWORD = 'demo-gateway';
 
-export const SERVER_MQTT_USERNAME = 'fm-server';
-
-/** The broker policy from the environment's broker access and the site (`demo`, gateway id). Throws EnvironmentError naming the variable. */
+/** The broker policy from the environment's broker access (checked by readEnvironment) and the site (`demo`, gateway id). */
 export function brokerPolicy(access: BrokerAccess, site: { demo: boolean; gatewayId: string }): BrokerPolicy {
   const gateways = new Map(access.gateways);
   const devices = new Map(access.devices);
-  if (gateways.has(SERVER_MQTT_USERNAME) || devices.has(SERVER_MQTT_USERNAME)) {
-    const variable = gateways.has(SERVER_MQTT_USERNAME) ? 'GATEWAY_CREDENTIALS' : 'DEVICE_CREDENTIALS';
-    throw new EnvironmentError(`${variable}: '${SERVER_MQTT_USERNAME}' is the server's own MQTT user; pick another name`);
-  }
   if (site.demo && !gateways.has(site.gatewayId)) gateways.set(site.gatewayId, DEMO_GATEWAY_PASSWORD);
   const anonymousDevices = access.anonymousDevices ?? site.demo;
   return {
