@@ -70,12 +70,16 @@ export async function runAlarmLatency(opts: BenchOptions): Promise<ScenarioResul
   const presses = opts.quick ? 60 : BUILDINGS * BUTTONS_PER_BUILDING;
   const dir = await mkdtemp(join(tmpdir(), 'fm-bench-alarm-'));
   const site = latencySite();
-  process.env.GATEWAY_CREDENTIALS = `${GATEWAY_ID}:${GATEWAY_PASSWORD}`;
-  process.env.DEVICE_ANONYMOUS = 'true';
-  process.env.MQTT_HOST = '127.0.0.1';
-  const env = readEnvironment({ DATA_DIR: join(dir, 'server'), MQTT_PORT: '0', ADMIN_USERNAME: 'bench', ADMIN_PASSWORD: 'bench-password-1' });
-  const logger = createLogger('server');
-  logger.level = process.env.BENCH_LOG_LEVEL ?? 'warn';
+  const env = readEnvironment({
+    GATEWAY_CREDENTIALS: `${GATEWAY_ID}:${GATEWAY_PASSWORD}`,
+    DEVICE_ANONYMOUS: 'true',
+    MQTT_HOST: '127.0.0.1',
+    DATA_DIR: join(dir, 'server'),
+    MQTT_PORT: '0',
+    ADMIN_USERNAME: 'bench',
+    ADMIN_PASSWORD: 'bench-password-1',
+  });
+  const logger = createLogger('server', { level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
   const app = await buildApp({ site, env, logger, rateLimitMax: 1_000_000 });
   const children: { stop(): Promise<void> }[] = [];
   try {
@@ -188,7 +192,7 @@ async function gatewayProcess(brokerUrl: string, dataDir: string): Promise<void>
     deviceBrokerUrl: brokerUrl,
     upstreamUsername: GATEWAY_ID,
     upstreamPassword: GATEWAY_PASSWORD,
-    logger: createLogger('gateway'),
+    logger: createLogger('gateway', { level: readEnvironment().logLevel }),
   });
   await gateway.start();
   serveParent({

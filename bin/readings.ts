@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { readEnvironment } from '../common/env.ts';
-import { createReadingStore } from '../gateway/store/create-reading-store.ts';
+import { openReadingHistory } from '../common/readings/open-reading-history.ts';
 
 /**
  * `npm run readings -- [--building B] [--device D] [--count]`: what the reading store holds
  * (InfluxDB when INFLUX_URL is set, else the SQLite store in DATA_DIR), for operators and checks.
+ * It only reads: an empty answer until the gateway has written.
  */
 const usage = 'usage: npm run readings -- [--building ID] [--device ID] [--count] [--history METRIC --minutes N --every SECONDS]\n';
 const { values } = parseArgs({
@@ -23,8 +24,7 @@ if (values.help) {
   process.exit(0);
 }
 const env = readEnvironment();
-const store = createReadingStore({ influxUrl: env.influxUrl, dataDir: env.dataDir, retention: 'INF' });
-await store.init();
+const store = openReadingHistory({ influxUrl: env.influxUrl, dataDir: env.dataDir });
 const filter = { ...(values.building ? { building: values.building } : {}), ...(values.device ? { device: values.device } : {}) };
 try {
   if (values.count) {

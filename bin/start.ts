@@ -1,5 +1,4 @@
-import { brokerUrl, readEnvironment } from '../common/env.ts';
-import { createLogger } from '../common/logger.ts';
+import { brokerUrl, EnvironmentError } from '../common/env.ts';
 import { runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { startEstate } from '../devices/estate-simulator.ts';
@@ -12,25 +11,20 @@ import { runServer } from '../server/main.ts';
 /**
  * `npm start`: the whole system on one machine. The server (API, dashboard feed, rules, and the
  * embedded broker unless MQTT_URL is set), the simulated devices of the site, and the gateway.
- * Ctrl-C stops every part, gateway first so that everything it acknowledged is on disk.
+ * Everything is checked before the first port opens; Ctrl-C stops every part, gateway first so
+ * that everything it acknowledged is on disk.
  */
-const logger = createLogger('facility-monitor');
-
-void runUntilSignalled('facility-monitor', logger, async () => {
-  const env = readEnvironment();
-  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE);
-  const scenario = process.env.SCENARIO ?? 'normal';
-  if (!isScenarioName(scenario)) throw new Error(`SCENARIO=${scenario}: unknown scenario (known: ${SCENARIO_NAMES.join(', ')})`);
-  if (site.site.demo && !process.env.GATEWAY_MQTT_USERNAME) {
-    // The demo estate's gateway logs in with the demo credential the server accepts for it.
-    process.env.GATEWAY_MQTT_USERNAME = site.gateway.id;
-    process.env.GATEWAY_MQTT_PASSWORD = DEMO_GATEWAY_PASSWORD;
-  }
+void runUntilSignalled('facility-monitor', async (env, logger) => {
+  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE, env.siteVariables);
+  const scenario = env.scenario;
+  if (!isScenarioName(scenario)) throw new EnvironmentError(`SCENARIO=${scenario}: unknown scenario (known: ${SCENARIO_NAMES.join(', ')})`);
+  // The demo estate's gateway logs in with the demo credential the server accepts for it.
+  const gatewayLogin = env.gateway.upstreamLogin ?? (site.site.demo ? { username: site.gateway.id, password: DEMO_GATEWAY_PASSWORD } : undefined);
 
   const server = await runServer(env, logger.child({ component: 'server' }));
   const url = brokerUrl(env);
   const estate = await startEstate({ site, brokerUrl: url, scenario: 'normal', logger: logger.child({ component: 'devices' }) });
-  const gateway = await runGateway(env, logger.child({ component: 'gateway' }));
+  const gateway = await runGateway(env, logger.child({ component: 'gateway' }), gatewayLogin);
   // The scenario starts once the gateway has subscribed, so its first event is not lost.
   if (scenario !== 'normal') estate.scenario(scenario);
 

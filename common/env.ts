@@ -1,66 +1,222 @@
 import { resolve } from 'node:path';
 
-/** Environment of docs/site-file.md, read and checked once at start-up. */
+/** Username and password of one MQTT client. */
+export interface MqttCredential {
+  username: string;
+  password: string;
+}
+
+/** An MQTT login whose password may be left out (the broker then gets the username alone). */
+export interface MqttLogin {
+  username: string;
+  password?: string;
+}
+
+/** The raw variables: `process.env`, or a map a test or tool passes in. */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Every environment variable of every process (README, docs/gateway.md#environment,
+ * docs/broker.md), read and checked once at start-up and passed down as typed values.
+ */
 export interface Environment {
+  /** PORT: the server's HTTP port. */
   port: number;
+  /** HOST: the server's HTTP bind address (default all interfaces). */
+  host: string;
+  /** MQTT_URL: an external broker; unset, the server hosts the embedded one. */
   mqttUrl: string | undefined;
+  /** MQTT_PORT: the embedded broker's port. */
   mqttPort: number;
+  /** MQTT_HOST: the interface the embedded broker listens on. */
+  mqttHost: string;
+  /** MQTT_USERNAME / MQTT_PASSWORD: the server's login on the external broker. */
+  mqttCredential: MqttCredential | undefined;
   influxUrl: string | undefined;
   dataDir: string;
-  logLevel: string;
+  logLevel: LogLevel;
   siteConfig: string | undefined;
   /** ADMIN_USERNAME / ADMIN_PASSWORD: the first administrator of an estate that is not the demo (no default). */
   admin?: { username: string; password: string } | undefined;
+  /** Who may connect to the embedded broker (docs/broker.md). */
+  brokerAccess: BrokerAccess;
+  /** The gateway's own settings (docs/gateway.md#environment). */
+  gateway: GatewayEnvironment;
+  /** SCENARIO: the fault `npm start` injects (default normal). */
+  scenario: string;
+  /** What the site file's `${NAME}` refer to. */
+  siteVariables: EnvironmentVariables;
 }
+
+export interface BrokerAccess {
+  /** GATEWAY_CREDENTIALS: gateway id → password. */
+  gateways: ReadonlyMap<string, string>;
+  /** DEVICE_CREDENTIALS: device login → password. */
+  devices: ReadonlyMap<string, string>;
+  /** DEVICE_ANONYMOUS; undefined: the site decides (the demo allows anonymous devices). */
+  anonymousDevices: boolean | undefined;
+}
+
+export interface GatewayEnvironment {
+  /** GATEWAY_HTTP_PORT: /metrics and /health. */
+  httpPort: number;
+  /** UPSTREAM_MQTT_URL; unset, the device broker. */
+  upstreamMqttUrl: string | undefined;
+  /** GATEWAY_MQTT_USERNAME / GATEWAY_MQTT_PASSWORD: the gateway's login on the server's broker. */
+  upstreamLogin: MqttLogin | undefined;
+  /** DEVICE_MQTT_USERNAME / DEVICE_MQTT_PASSWORD: the login on the device broker; unset, the gateway uses its upstream login. */
+  deviceBrokerLogin: MqttLogin | undefined;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
-/** A TCP port from the environment variable `name`; `fallback` when it is unset or empty. */
-export function readPort(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'];
+
+function text(env: EnvironmentVariables, name: string): string | undefined {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** A TCP port from the environment variable `name`; `fallback` when it is unset or empty. */
+export function readPort(name: string, fallback: number, env: EnvironmentVariables): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new EnvironmentError(`${name}=${raw}: must be a TCP port number (0-65535)`);
   return n;
 }
 
-function url(name: string, protocols: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
+function url(name: string, protocols: string[], env: EnvironmentVariables): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new EnvironmentError(`${name}=${raw}: not a URL (example: ${protocols[0]}//127.0.0.1)`);
+    throw new EnvironmentError(`${name}=${redact(raw)}: not a URL (example: ${protocols[0]}//127.0.0.1)`);
   }
-  if (!protocols.includes(u.protocol)) throw new EnvironmentError(`${name}=${raw}: protocol must be one of ${protocols.join(', ')}`);
+  if (!protocols.includes(u.protocol)) throw new EnvironmentError(`${name}=${redact(raw)}: protocol must be one of ${protocols.join(', ')}`);
   return raw;
 }
 
-function admin(env: NodeJS.ProcessEnv): Environment['admin'] {
-  const username = env.ADMIN_USERNAME || undefined;
-  const password = env.ADMIN_PASSWORD || undefined;
+function redact(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = '***';
+    return u.href;
+  } catch {
+    return raw;
+  }
+}
+
+function flag(name: string, env: EnvironmentVariables): boolean | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new EnvironmentError(`${name}=${raw}: must be true or false`);
+}
+
+function admin(env: EnvironmentVariables): Environment['admin'] {
+  const username = text(env, 'ADMIN_USERNAME');
+  const password = text(env, 'ADMIN_PASSWORD');
   if (username === undefined && password === undefined) return undefined;
   if (username === undefined || password === undefined) throw new EnvironmentError('ADMIN_USERNAME and ADMIN_PASSWORD: set both, or neither');
   return { username, password };
 }
 
-export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+/** `{PREFIX}_USERNAME` and `{PREFIX}_PASSWORD`; a password without a username is refused. */
+function login(prefix: string, env: EnvironmentVariables): MqttLogin | undefined {
+  const username = text(env, `${prefix}_USERNAME`);
+  const password = text(env, `${prefix}_PASSWORD`);
+  if (username === undefined) {
+    if (password !== undefined) throw new EnvironmentError(`${prefix}_PASSWORD is set without ${prefix}_USERNAME: set both, or neither`);
+    return undefined;
+  }
+  return password === undefined ? { username } : { username, password };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The server's own login on its embedded broker (docs/broker.md): no gateway or device may take it. */
+export const SERVER_MQTT_USERNAME = 'fm-server';
+
+/** Parses `name:password,name:password`; the password is everything after the first colon. */
+export function parseCredentialList(variable: string, raw: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (raw === undefined || raw.trim() === '') return out;
+  raw.split(',').forEach((entry, i) => {
+    const item = entry.trim();
+    if (item === '') return;
+    const colon = item.indexOf(':');
+    const name = colon < 0 ? item : item.slice(0, colon);
+    const password = colon < 0 ? '' : item.slice(colon + 1);
+    if (!NAME.test(name)) throw new EnvironmentError(`${variable}: entry ${i + 1} '${name}' is not a valid name (letters, digits, '.', '_', '-'; at most 64)`);
+    if (password.length < 8) throw new EnvironmentError(`${variable}: entry ${i + 1} (${name}) needs a password of at least 8 characters after the colon`);
+    if (out.has(name)) throw new EnvironmentError(`${variable}: '${name}' is listed twice`);
+    if (name === SERVER_MQTT_USERNAME) throw new EnvironmentError(`${variable}: '${name}' is the server's own MQTT user; pick another name`);
+    out.set(name, password);
+  });
+  return out;
+}
+
+function brokerAccess(env: EnvironmentVariables): BrokerAccess {
+  const gateways = parseCredentialList('GATEWAY_CREDENTIALS', env.GATEWAY_CREDENTIALS);
+  const devices = parseCredentialList('DEVICE_CREDENTIALS', env.DEVICE_CREDENTIALS);
+  for (const name of devices.keys()) {
+    if (gateways.has(name)) throw new EnvironmentError(`DEVICE_CREDENTIALS: '${name}' is also a gateway in GATEWAY_CREDENTIALS`);
+  }
+  return { gateways, devices, anonymousDevices: flag('DEVICE_ANONYMOUS', env) };
+}
+
+function logLevel(env: EnvironmentVariables): LogLevel {
+  // The test runner sets VITEST: tests stay silent unless LOG_LEVEL says otherwise.
+  const raw = text(env, 'LOG_LEVEL') ?? (env.VITEST ? 'silent' : 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new EnvironmentError(`LOG_LEVEL=${raw}: must be one of ${LOG_LEVELS.join(', ')}`);
+  return raw as LogLevel;
+}
+
+function host(name: string, env: EnvironmentVariables): string {
+  const raw = text(env, name);
+  if (raw === undefined) return '0.0.0.0';
+  if (/[\s/]/.test(raw)) throw new EnvironmentError(`${name}=${raw}: must be an interface address or host name (e.g. 127.0.0.1, 0.0.0.0, ::)`);
+  return raw;
+}
+
+/** Reads and checks every variable; throws EnvironmentError naming the variable and what to fix. */
+export function readEnvironment(env: EnvironmentVariables = process.env): Environment {
   const influxUrl = url('INFLUX_URL', ['http:', 'https:'], env);
   if (influxUrl && new URL(influxUrl).pathname.replace(/\//g, '') === '') {
-    throw new EnvironmentError(`INFLUX_URL=${influxUrl}: name the database in the path, e.g. http://127.0.0.1:8086/facility`);
+    throw new EnvironmentError(`INFLUX_URL=${redact(influxUrl)}: name the database in the path, e.g. http://127.0.0.1:8086/facility`);
   }
+  const mqttLogin = login('MQTT', env);
   return {
     port: readPort('PORT', 3000, env),
-    mqttUrl: url('MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'], env),
+    host: host('HOST', env),
+    mqttUrl: url('MQTT_URL', MQTT_PROTOCOLS, env),
     mqttPort: readPort('MQTT_PORT', 1883, env),
+    mqttHost: host('MQTT_HOST', env),
+    mqttCredential: mqttLogin && { username: mqttLogin.username, password: mqttLogin.password ?? '' },
     influxUrl,
-    dataDir: resolve(env.DATA_DIR || './data'),
-    logLevel: env.LOG_LEVEL || 'info',
-    siteConfig: env.SITE_CONFIG || undefined,
+    dataDir: resolve(text(env, 'DATA_DIR') ?? './data'),
+    logLevel: logLevel(env),
+    siteConfig: text(env, 'SITE_CONFIG'),
     admin: admin(env),
+    brokerAccess: brokerAccess(env),
+    gateway: {
+      httpPort: readPort('GATEWAY_HTTP_PORT', 9102, env),
+      upstreamMqttUrl: url('UPSTREAM_MQTT_URL', MQTT_PROTOCOLS, env),
+      upstreamLogin: login('GATEWAY_MQTT', env),
+      deviceBrokerLogin: login('DEVICE_MQTT', env),
+    },
+    scenario: text(env, 'SCENARIO') ?? 'normal',
+    siteVariables: { ...env },
   };
 }
 

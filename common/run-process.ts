@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from './logger.ts';
+import { readEnvironment, type Environment } from './env.ts';
+import { processLogger, type Logger } from './logger.ts';
 
 /** True when the module at `url` is the script node was started with. */
 export function isMainModule(url: string): boolean {
@@ -13,11 +14,18 @@ export function isMainModule(url: string): boolean {
   }
 }
 
-/** Runs `start` until SIGINT/SIGTERM, then `stop`; a configuration error exits 78 (EX_CONFIG) with its message. */
-export async function runUntilSignalled(name: string, logger: Logger, start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
+/**
+ * A process entry: reads the environment, makes the process logger (named `name`, at LOG_LEVEL),
+ * runs `start` until SIGINT/SIGTERM, then `stop`. A configuration error exits 78 (EX_CONFIG) with
+ * its message, anything else that stops the start exits 1.
+ */
+export async function runUntilSignalled(name: string, start: (env: Environment, logger: Logger) => Promise<{ stop(): Promise<void> }>): Promise<void> {
   let running: { stop(): Promise<void> };
+  let logger: Logger;
   try {
-    running = await start();
+    const env = readEnvironment();
+    logger = processLogger(name, env.logLevel);
+    running = await start(env, logger);
   } catch (err) {
     const e = err as Error;
     const config = e.name === 'SiteConfigError' || e.name === 'EnvironmentError';

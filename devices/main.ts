@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { brokerUrl, readEnvironment } from '../common/env.ts';
-import { createLogger, type Logger } from '../common/logger.ts';
+import { brokerUrl, readEnvironment, type Environment } from '../common/env.ts';
+import { createLogger, processLogger, type Logger } from '../common/logger.ts';
 import { isMainModule } from '../common/run-process.ts';
 import { loadSiteFile } from '../common/site/load.ts';
 import { startEstate, type RunningEstate } from './estate-simulator.ts';
@@ -45,14 +45,14 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
 }
 
 export interface RunDevicesIo {
-  env?: NodeJS.ProcessEnv;
+  /** Default: readEnvironment(). */
+  environment?: Environment;
   stdout?: { write(text: string): unknown };
   logger?: Logger;
 }
 
 /** The `devices` command. Resolves to the running estate, or undefined when it only printed help. */
 export async function runDevices(argv: readonly string[], io: RunDevicesIo = {}): Promise<RunningEstate | undefined> {
-  const env = io.env ?? process.env;
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,9 +92,9 @@ export async function runDevices(argv: readonly string[], io: RunDevicesIo = {})
   const durationMs = positiveInt('duration-ms', v['duration-ms']);
   if (durationMs !== undefined) scenarioOptions.durationMs = durationMs;
 
-  const environment = readEnvironment(env);
-  const site = loadSiteFile(v.site ?? environment.siteConfig);
-  const logger = io.logger ?? createLogger('devices');
+  const environment = io.environment ?? readEnvironment();
+  const site = loadSiteFile(v.site ?? environment.siteConfig, environment.siteVariables);
+  const logger = io.logger ?? createLogger('devices', { level: environment.logLevel });
   return startEstate({
     site,
     brokerUrl: brokerUrl(environment),
@@ -109,10 +109,12 @@ export async function runDevices(argv: readonly string[], io: RunDevicesIo = {})
 }
 
 async function main(): Promise<void> {
-  const logger = createLogger('devices');
+  let logger: Logger | undefined;
   let estate: RunningEstate | undefined;
   try {
-    estate = await runDevices(process.argv.slice(2), { logger });
+    const environment = readEnvironment();
+    logger = processLogger('devices', environment.logLevel);
+    estate = await runDevices(process.argv.slice(2), { environment, logger });
   } catch (err) {
     const e = err as Error;
     if (e instanceof UsageError || e instanceof UnknownScenarioError) {
@@ -120,17 +122,24 @@ async function main(): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    logger.fatal({ err: e.message }, 'devices could not start');
+    if (e.name === 'EnvironmentError' || e.name === 'SiteConfigError') {
+      process.stderr.write(`devices: ${e.message}\n`);
+      process.exitCode = 78;
+      return;
+    }
+    if (logger) logger.fatal({ err: e.message }, 'devices could not start');
+    else process.stderr.write(`devices: ${e.stack ?? e.message}\n`);
     process.exitCode = 1;
     return;
   }
-  if (!estate) return;
+  if (!estate || !logger) return;
   const running = estate;
+  const log = logger;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    log.info({ signal }, 'stopping');
     // Whatever still holds the loop open after a clean stop is not worth hanging for.
     setTimeout(() => process.exit(0), 10_000).unref();
     void running.stop().then(() => setTimeout(() => process.exit(0), 1000).unref());

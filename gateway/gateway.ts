@@ -6,7 +6,7 @@ import type { DeviceEvent, Reading } from '../common/reading.ts';
 import type { SiteConfig } from '../common/site/types.ts';
 import { CONNECTORS } from './connectors/index.ts';
 import type { Connector, ConnectorStatus, Ingest } from './connectors/connector.ts';
-import { MetricsRegistry } from './metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { decodeBatch, encodeBatch } from './outbox/batch-codec.ts';
 import { DeliveryLoop } from './outbox/delivery-loop.ts';
 import { DiskOutbox, type OutboxRecord } from './outbox/disk-outbox.ts';

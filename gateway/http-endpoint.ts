@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayHealth } from './gateway.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import type { MetricsRegistry } from '../common/metrics.ts';
 
 /** `/metrics` (Prometheus text) and `/health` (JSON) of the gateway, for the server and for operators. */
 export async function startGatewayHttp(opts: {

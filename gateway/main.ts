@@ -1,5 +1,5 @@
-import { brokerUrl, readEnvironment, readPort, type Environment } from '../common/env.ts';
-import { createLogger, type Logger } from '../common/logger.ts';
+import { brokerUrl, type Environment, type MqttLogin } from '../common/env.ts';
+import type { Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { Gateway } from './gateway.ts';
@@ -12,26 +12,27 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the gateway process from the environment (docs/site-file.md). Throws before opening any socket when the configuration is invalid. */
-export async function runGateway(env: Environment = readEnvironment(), logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
+/**
+ * Starts the gateway process (docs/gateway.md#environment). Throws before opening any socket when
+ * the site file is invalid. `upstreamLogin` overrides the environment's (npm start passes the demo
+ * gateway's).
+ */
+export async function runGateway(env: Environment, logger: Logger, upstreamLogin: MqttLogin | undefined = env.gateway.upstreamLogin): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
-  const site = loadSiteFile(file);
-  const httpPort = readPort('GATEWAY_HTTP_PORT', 9102);
+  const site = loadSiteFile(file, env.siteVariables);
+  const httpPort = env.gateway.httpPort;
   const url = brokerUrl(env);
-  const upstreamUsername = process.env.GATEWAY_MQTT_USERNAME || undefined;
-  const upstreamPassword = process.env.GATEWAY_MQTT_PASSWORD || undefined;
-  const deviceBrokerUsername = process.env.DEVICE_MQTT_USERNAME || upstreamUsername;
-  const deviceBrokerPassword = process.env.DEVICE_MQTT_PASSWORD || upstreamPassword;
+  const deviceLogin = env.gateway.deviceBrokerLogin ?? upstreamLogin;
   const gateway = new Gateway({
     site,
     dataDir: env.dataDir,
     influxUrl: env.influxUrl,
     deviceBrokerUrl: url,
-    upstreamBrokerUrl: process.env.UPSTREAM_MQTT_URL || url,
-    ...(upstreamUsername ? { upstreamUsername } : {}),
-    ...(upstreamPassword ? { upstreamPassword } : {}),
-    ...(deviceBrokerUsername ? { deviceBrokerUsername } : {}),
-    ...(deviceBrokerPassword ? { deviceBrokerPassword } : {}),
+    upstreamBrokerUrl: env.gateway.upstreamMqttUrl ?? url,
+    ...(upstreamLogin ? { upstreamUsername: upstreamLogin.username } : {}),
+    ...(upstreamLogin?.password !== undefined ? { upstreamPassword: upstreamLogin.password } : {}),
+    ...(deviceLogin ? { deviceBrokerUsername: deviceLogin.username } : {}),
+    ...(deviceLogin?.password !== undefined ? { deviceBrokerPassword: deviceLogin.password } : {}),
     logger,
   });
   let http: Awaited<ReturnType<typeof startGatewayHttp>>;
@@ -43,7 +44,7 @@ export async function runGateway(env: Environment = readEnvironment(), logger: L
     await gateway.stop().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'stopping the half-started gateway failed'));
     throw err;
   }
-  const unwatch = watchSiteFile({ file, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
+  const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
   logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
   return {
     gateway,
@@ -56,7 +57,4 @@ export async function runGateway(env: Environment = readEnvironment(), logger: L
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  const logger = createLogger('gateway');
-  void runUntilSignalled('gateway', logger, () => runGateway(readEnvironment(), logger));
-}
+if (isMainModule(import.meta.url)) void runUntilSignalled('gateway', runGateway);

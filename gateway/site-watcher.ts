@@ -1,8 +1,9 @@
 import { unwatchFile, watchFile } from 'node:fs';
+import type { EnvironmentVariables } from '../common/env.ts';
 import type { Logger } from '../common/logger.ts';
 import { loadSiteFile } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import type { MetricsRegistry } from '../common/metrics.ts';
 
 /**
  * Watches the site file of a running process. A valid change is handed to `apply`; a broken one
@@ -10,6 +11,8 @@ import type { MetricsRegistry } from './metrics.ts';
  */
 export function watchSiteFile(opts: {
   file: string;
+  /** What the file's `${NAME}` refer to. */
+  variables: EnvironmentVariables;
   logger: Logger;
   metrics: MetricsRegistry;
   apply: (site: SiteConfig) => Promise<void>;
@@ -25,7 +28,7 @@ export function watchSiteFile(opts: {
       if (stopped) return;
       let site: SiteConfig;
       try {
-        site = loadSiteFile(opts.file);
+        site = loadSiteFile(opts.file, opts.variables);
       } catch (err) {
         errors.inc();
         opts.logger.error({ err: (err as Error).message }, 'site file change refused; still running with the previous one');

@@ -23,11 +23,12 @@ import { deviceRoutes } from './routes/api/devices.ts';
 import { healthRoutes } from './routes/api/health.ts';
 import { ticketRoutes } from './routes/api/tickets.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { resolveRules } from './rules/rule-config.ts';
 
 export interface BuildAppOptions {
   site: SiteConfig;
   env: Environment;
-  /** Default: a pino logger named `server` at LOG_LEVEL. */
+  /** Default: a pino logger named `server` at the environment's LOG_LEVEL. */
   logger?: Logger;
   /** Epoch ms; every service reads time from it (tests move it to make deadlines pass). */
   clock?: () => number;
@@ -46,15 +47,18 @@ export interface BuildAppOptions {
 /**
  * The server (fastify/demo layout): external plugins, then the app's service plugins (each a
  * named fastify-plugin with its dependencies and a typed decorator), then the routes.
+ * The whole configuration is checked first, the site file's `rules:` included, so a problem
+ * stops the start before any port (the embedded broker's) is open.
  * Resolves once every plugin is loaded; `listen` or `inject` next, `close` stops everything.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const mqttUrl = opts.brokerUrl ?? opts.env.mqttUrl;
   if (opts.embeddedBroker === false && !mqttUrl) throw new EnvironmentError('no embedded broker and no MQTT_URL: the server needs a broker to read the gateways from');
   const env: Environment = { ...opts.env, mqttUrl };
+  const rules = resolveRules(opts.site);
 
   const app = Fastify({
-    loggerInstance: opts.logger ?? createLogger('server'),
+    loggerInstance: opts.logger ?? createLogger('server', { level: env.logLevel }),
     // Bodies with unknown fields are refused (naming the field) rather than silently trimmed.
     ajv: { customOptions: { removeAdditional: false } },
     bodyLimit: 256 * 1024,
@@ -76,7 +80,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
     // The live side: broker, rules engine (alarms raise work orders), upstream consumer, dashboard sockets.
     await app.register(brokerPlugin);
-    await app.register(rulesPlugin);
+    await app.register(rulesPlugin, { rules });
     await app.register(busPlugin);
     await app.register(socketsPlugin, opts.sessionCheckMs === undefined ? {} : { sessionCheckMs: opts.sessionCheckMs });
 

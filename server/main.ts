@@ -1,5 +1,5 @@
-import { readEnvironment, type Environment } from '../common/env.ts';
-import { createLogger, type Logger } from '../common/logger.ts';
+import type { Environment } from '../common/env.ts';
+import type { Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { buildApp } from './app.ts';
@@ -10,20 +10,22 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The server process (`npm run server`): validates the site file and environment, then listens on PORT. */
-export async function runServer(env: Environment = readEnvironment(), logger: Logger = createLogger('server')): Promise<RunningServer> {
-  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE);
+/**
+ * The server process (`npm run server`): the site file (rules included) and the environment are
+ * checked by buildApp before it opens the broker port, then the server listens on HOST:PORT.
+ */
+export async function runServer(env: Environment, logger: Logger): Promise<RunningServer> {
+  const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE, env.siteVariables);
   const app = await buildApp({ site, env, logger });
-  const host = process.env.HOST || '0.0.0.0';
   try {
-    await app.listen({ port: env.port, host });
+    await app.listen({ port: env.port, host: env.host });
   } catch (err) {
     await app.close();
     throw err;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
-  const url = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
+  const url = `http://${env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
   const lines = ['', `Facility Monitor server: ${site.site.name}`, `  ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${app.broker.embedded ? ' (embedded)' : ''}`];
   if (site.site.demo) {
     lines.push(`  demo login: ${DEMO_USERS[0]!.username} / ${DEMO_PASSWORD}  (also ${DEMO_USERS.slice(1).map((u) => `${u.username} as ${u.role}`).join(', ')}; same password)`);
@@ -32,7 +34,4 @@ export async function runServer(env: Environment = readEnvironment(), logger: Lo
   return { url, stop: () => app.close() };
 }
 
-if (isMainModule(import.meta.url)) {
-  const logger = createLogger('server');
-  void runUntilSignalled('server', logger, () => runServer(readEnvironment(), logger));
-}
+if (isMainModule(import.meta.url)) void runUntilSignalled('server', runServer);

@@ -5,6 +5,7 @@ import ModbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { readEnvironment } from '../common/env.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { decodeValue } from '../common/register-codec.ts';
 import { DEMO_SITE_FILE, parseSiteConfig } from '../common/site/load.ts';
@@ -362,7 +363,7 @@ describe('estate simulator over real sockets', () => {
       const file = join(dir, 'site.yaml');
       await writeFile(file, stringify(raw));
       const since = received.length;
-      const running = await runDevices(['--site', file, '--scenario', 'emergency', '--telemetry-ms', '60000'], { env: { MQTT_URL: broker.url } });
+      const running = await runDevices(['--site', file, '--scenario', 'emergency', '--telemetry-ms', '60000'], { environment: readEnvironment({ MQTT_URL: broker.url }) });
       try {
         expect(running?.activeScenario).toBe('emergency');
         await waitFor(() => messages('T1-sos-lobby', 'event', since).some((m) => m.payload.event === 'pressed'), 10_000, 'pressed event');

@@ -10,9 +10,14 @@
 //   payload topic=T received=MS [site=N]   a device MQTT payload; the next block (`result`) is
 //                             what parseDeviceMessage makes of it
 //   upstream-readings, upstream-events, upstream-message topic=T retain=BOOL   docs/upstream.md
+//   program                   a TypeScript program run from the repository root (tsx) over an empty
+//                             DATA_DIR; the next block (`output`) is what it prints
 // The metrics table of docs/gateway.md sits between `<!-- metrics -->` and `<!-- /metrics -->`.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parse } from 'yaml';
@@ -21,7 +26,7 @@ import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { DEMO_SITE_FILE, interpolateEnvironment, parseSiteConfig, SiteConfigError } from '../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../common/site/types.ts';
 import { UPSTREAM_SUBSCRIPTIONS } from '../common/topics.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { isPayloadError, parseDeviceMessage } from '../gateway/mqtt/payload.ts';
 import { topicMatches } from '../gateway/mqtt/topic-match.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
@@ -302,5 +307,33 @@ describe('upstream examples of docs/upstream.md', () => {
       expect(got).toEqual(want);
     }
     expect(retained.has(b.attrs.topic!), `${where(b)}: retain=${b.attrs.retain}`).toBe(b.attrs.retain === 'true');
+  });
+});
+
+describe.each(['docs/gateway.md'])('programs of %s', (doc) => {
+  const blocks = blocksOf(doc);
+  const programs = blocks.flatMap((b, i) => (b.kind === 'program' ? [{ program: b, output: blocks[i + 1] }] : []));
+
+  it('has programs, each followed by its output', () => {
+    expect(programs.length).toBeGreaterThan(0);
+    for (const { program, output } of programs) expect(output?.kind, `${where(program)}: the next block is its output`).toBe('output');
+  });
+
+  it.each(programs.map((p) => [where(p.program), p] as const))('%s prints its documented output', async (_where, { program, output }) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fm-docs-program-'));
+    // In the repository root, where the program's imports point.
+    const file = join(ROOT, `.docs-example-${process.pid}-${program.line}.ts`);
+    writeFileSync(file, program.text);
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: dataDir, INFLUX_URL: '' },
+        timeout: 30_000,
+      });
+      expect(stdout.trim()).toBe(output!.text.trim());
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { readEnvironment } from '../common/env.ts';
 import { SiteConfigError } from '../common/site/load.ts';
 import { deviceTopic } from '../common/topics.ts';
 import { runGateway, type RunningGateway } from '../gateway/main.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { watchSiteFile } from '../gateway/site-watcher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { metricValue, mqttSiteRaw, writeSiteFile } from './fixtures/gateway/telemetry.ts';
@@ -19,7 +19,6 @@ import { freePort, waitFor } from './harness/ports.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
-  delete process.env.GATEWAY_HTTP_PORT;
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -62,9 +61,8 @@ describe('gateway start-up with a broken site file', () => {
     const broker = await connectionCounter();
     const influx = await connectionCounter();
     const httpPort = await freePort();
-    process.env.GATEWAY_HTTP_PORT = String(httpPort);
     try {
-      const env = readEnvironment({ SITE_CONFIG: file, MQTT_URL: broker.url('mqtt'), INFLUX_URL: `${influx.url('http')}/facility`, DATA_DIR: join(dir, 'data') });
+      const env = readEnvironment({ SITE_CONFIG: file, MQTT_URL: broker.url('mqtt'), INFLUX_URL: `${influx.url('http')}/facility`, DATA_DIR: join(dir, 'data'), GATEWAY_HTTP_PORT: String(httpPort) });
       const err: unknown = await runGateway(env, pino({ level: 'silent' })).then(
         (running) => running.stop().then(() => undefined),
         (e: unknown) => e,
@@ -81,7 +79,6 @@ describe('gateway start-up with a broken site file', () => {
       expect(await listening(httpPort)).toBe(false);
       expect(existsSync(join(dir, 'data'))).toBe(false);
     } finally {
-      delete process.env.GATEWAY_HTTP_PORT;
       await broker.close();
       await influx.close();
     }
@@ -129,9 +126,8 @@ describe('running gateway: site file changes, /health and /metrics', () => {
     siteFile = join(dir, 'site.yaml');
     await writeSiteFile(siteFile, mqttSiteRaw(2, 'gw-config'));
     broker = await startEmbeddedBroker({ port: 0 });
-    process.env.GATEWAY_HTTP_PORT = '0';
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-    running = await runGateway(readEnvironment({ SITE_CONFIG: siteFile, MQTT_URL: broker.url, DATA_DIR: join(dir, 'data') }), logger);
+    running = await runGateway(readEnvironment({ SITE_CONFIG: siteFile, MQTT_URL: broker.url, DATA_DIR: join(dir, 'data'), GATEWAY_HTTP_PORT: '0' }), logger);
     publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     // Three devices publish every 100 ms; tank-2 is not in the site file yet.
     let i = 0;
@@ -210,18 +206,15 @@ describe('gateway start-up when its HTTP port is taken', () => {
     const broker = await startEmbeddedBroker({ port: 0 });
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const env = readEnvironment({ SITE_CONFIG: siteFile, MQTT_URL: broker.url, DATA_DIR: join(dir, 'data') });
+    const env = readEnvironment({ SITE_CONFIG: siteFile, MQTT_URL: broker.url, DATA_DIR: join(dir, 'data'), GATEWAY_HTTP_PORT: String((taken.address() as { port: number }).port) });
     try {
-      process.env.GATEWAY_HTTP_PORT = String((taken.address() as { port: number }).port);
       await expect(runGateway(env, pino({ level: 'silent' }))).rejects.toThrow(/EADDRINUSE/);
       await waitFor(() => broker.aedes.connectedClients === 0, 10_000, 'the gateway to leave the broker');
 
       // Nothing of the failed start holds the data dir: a second start on it succeeds.
-      process.env.GATEWAY_HTTP_PORT = '0';
-      const second = await runGateway(env, pino({ level: 'silent' }));
+      const second = await runGateway({ ...env, gateway: { ...env.gateway, httpPort: 0 } }, pino({ level: 'silent' }));
       await second.stop();
     } finally {
-      delete process.env.GATEWAY_HTTP_PORT;
       await new Promise((r) => taken.close(r));
       await broker.close();
     }
@@ -237,6 +230,7 @@ describe('site file watcher stopping while a change is applied', () => {
     let finish: () => void = () => undefined;
     const unwatch = watchSiteFile({
       file,
+      variables: {},
       logger: pino({ level: 'silent' }),
       metrics: new MetricsRegistry(),
       intervalMs: 50,

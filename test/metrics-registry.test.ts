@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 
 it('renders counters and gauges in Prometheus text format with escaped labels', () => {
   const m = new MetricsRegistry();

@@ -3,7 +3,7 @@ import { createLogger } from '../common/logger.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { startTcpSlave, type ModbusSlave } from '../devices/modbus/modbus-slave.ts';
 import { RegisterBank } from '../devices/modbus/register-bank.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { ModbusConnection, ModbusRequestError, type ModbusConnectionOptions } from '../gateway/modbus/modbus-connection.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 

@@ -6,7 +6,7 @@ import type { SiteConfig } from '../common/site/types.ts';
 import { startTcpSlave, type ModbusSlave } from '../devices/modbus/modbus-slave.ts';
 import { RegisterBank, type RegisterBankOptions } from '../devices/modbus/register-bank.ts';
 import type { ConnectorStatus, Ingest } from '../gateway/connectors/connector.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { ModbusConfigError, ModbusConnector, ModbusPollError, type ModbusConnectorOptions } from '../gateway/modbus/modbus-connector.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 

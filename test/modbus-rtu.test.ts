@@ -5,7 +5,7 @@ import type { Reading } from '../common/reading.ts';
 import { parseSiteConfig } from '../common/site/load.ts';
 import { startRtuSlave, type ModbusSlave } from '../devices/modbus/modbus-slave.ts';
 import { RegisterBank } from '../devices/modbus/register-bank.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { ModbusConnection } from '../gateway/modbus/modbus-connection.ts';
 import { ModbusConnector } from '../gateway/modbus/modbus-connector.ts';
 import { waitFor } from './harness/ports.ts';

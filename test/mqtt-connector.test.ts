@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { parseSiteConfig } from '../common/site/load.ts';
 import type { Ingest } from '../gateway/connectors/connector.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { MqttConnector, MqttPayloadError, MqttSubmitError } from '../gateway/mqtt/mqtt-connector.ts';
 import { startEmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { hasMosquitto, startMosquitto } from './harness/mosquitto.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryLoop, type DeliveryError } from '../gateway/outbox/delivery-loop.ts';
 import { DiskOutbox, type OutboxRecord } from '../gateway/outbox/disk-outbox.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { waitFor } from './harness/ports.ts';
 
 let dir: string;

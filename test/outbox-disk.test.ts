@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskOutbox, OutboxFullError, type DiskOutboxOptions, type OutboxConsumer, type OutboxRecord } from '../gateway/outbox/disk-outbox.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { waitFor } from './harness/ports.ts';
 
 let dir: string;

@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from './harness/server-app.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-// Recent (the store's retention is relative to the wall clock) and aligned to the hour, so 30-minute windows start at T0 - 2 h.
+// Aligned to the hour, so 30-minute windows start at T0 - 2 h.
 const T0 = Math.floor(Date.now() / HOUR) * HOUR;
 
 let site: SiteConfig;

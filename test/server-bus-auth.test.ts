@@ -1,9 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher, UpstreamUnavailableError } from '../gateway/upstream/upstream-publisher.ts';
 import type { BrokerIdentity } from '../server/broker/broker-identity.ts';
-import { BrokerPolicyError, DEMO_GATEWAY_PASSWORD, brokerPolicyFromEnv } from '../server/broker/broker-policy.ts';
+import { EnvironmentError, readEnvironment, type EnvironmentVariables } from '../common/env.ts';
+import { DEMO_GATEWAY_PASSWORD, brokerPolicy } from '../server/broker/broker-policy.ts';
 import { startSecuredBroker, type SecuredBroker } from '../server/broker/secured-broker.ts';
 import { mayPublish, maySubscribe } from '../server/broker/topic-acl.ts';
 import { waitFor } from './harness/ports.ts';
@@ -49,7 +50,10 @@ describe.each([
   it(`is ${allowed}`, () => expect(maySubscribe(identity, filter)).toBe(allowed));
 });
 
-describe('brokerPolicyFromEnv', () => {
+/** The policy a server would build from these environment variables. */
+const brokerPolicyFromEnv = (vars: EnvironmentVariables, site: { demo: boolean; gatewayId: string }) => brokerPolicy(readEnvironment(vars).brokerAccess, site);
+
+describe('broker policy from the environment', () => {
   const site = { demo: false, gatewayId: 'gw-sunshine-1' };
   it('reads gateway and device credentials; passwords may contain colons', () => {
     const p = brokerPolicyFromEnv({ GATEWAY_CREDENTIALS: 'gw-a:pass:word-1, gw-b:0123456789', DEVICE_CREDENTIALS: 'panel-1:abcdefgh' }, site);
@@ -79,7 +83,7 @@ describe('brokerPolicyFromEnv', () => {
     [{ GATEWAY_CREDENTIALS: 'fm-server:0123456789' }, /server's own MQTT user/],
     [{ DEVICE_ANONYMOUS: 'yes' }, /DEVICE_ANONYMOUS=yes: must be true or false/],
   ])('refuses %o', (env, message) => {
-    expect(() => brokerPolicyFromEnv(env, site)).toThrow(BrokerPolicyError);
+    expect(() => brokerPolicyFromEnv(env, site)).toThrow(EnvironmentError);
     expect(() => brokerPolicyFromEnv(env, site)).toThrow(message);
   });
 });

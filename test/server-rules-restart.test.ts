@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { GATEWAY, liveSite, removeDir, startServer, type ServerUnderTest } from './fixtures/server-live/stack.ts';
 import { freePort, waitFor } from './harness/ports.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { dashboard, GATEWAY, liveSite, removeDir, startServer, type Recorder, type ServerUnderTest } from './fixtures/server-live/stack.ts';
 import { waitFor } from './harness/ports.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Reading } from '../common/reading.ts';
 import { createReadingStore } from '../gateway/store/create-reading-store.ts';
-import { quoteIdent, stringLiteral, timeLiteral } from '../gateway/store/influxql.ts';
+import { quoteIdent, stringLiteral, timeLiteral } from '../common/readings/influxql.ts';
 import { encodeBatch } from '../gateway/outbox/batch-codec.ts';
 import { batchLineBodies, escapeTag, eventLine, lineBodies, readingLine } from '../gateway/store/line-protocol.ts';
 import { ROUND_TRIP_BATCHES } from './fixtures/outbox/batches.ts';

@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { gatewayStatusTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../common/topics.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher, UpstreamUnavailableError } from '../gateway/upstream/upstream-publisher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { freePort, waitFor } from './harness/ports.ts';

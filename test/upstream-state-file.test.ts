@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../common/reading.ts';
 import type { UpstreamState } from '../common/topics.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { readUpstreamStates } from '../gateway/upstream/state-file.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';

@@ -1,5 +1,6 @@
 // The gateway alone in a process (MQTT connector, disk outbox, InfluxDB store; no upstream), so
 // that its CPU and memory are measured apart from the brokers and the load generator.
+import { readEnvironment } from '../../common/env.ts';
 import { createLogger } from '../../common/logger.ts';
 import { Gateway } from '../../gateway/gateway.ts';
 import { startGatewayHttp } from '../../gateway/http-endpoint.ts';
@@ -7,7 +8,7 @@ import { serveParent } from '../child-process.ts';
 import { ingestSite } from './bench-site.ts';
 
 const [devices, brokerUrl, influxUrl, dataDir] = process.argv.slice(2);
-const logger = createLogger('gateway');
+const logger = createLogger('gateway', { level: readEnvironment().logLevel });
 const gateway = new Gateway({
   site: ingestSite(Number(devices)),
   dataDir: dataDir!,

@@ -1,10 +1,11 @@
 // The gateway's Modbus side alone in a process: ModbusConnector polling every device, readings
 // made durable in the disk outbox and delivered to the SQLite reading store, as in the gateway.
 import { join } from 'node:path';
+import { readEnvironment } from '../../common/env.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { parseSiteConfig } from '../../common/site/load.ts';
-import { MetricsRegistry } from '../../gateway/metrics.ts';
+import { MetricsRegistry } from '../../common/metrics.ts';
 import { ModbusConnector } from '../../gateway/modbus/modbus-connector.ts';
 import { decodeBatch, encodeBatch } from '../../gateway/outbox/batch-codec.ts';
 import { DeliveryLoop } from '../../gateway/outbox/delivery-loop.ts';
@@ -23,7 +24,7 @@ export interface CycleSample {
 }
 
 const [dataDir] = process.argv.slice(2);
-const logger = createLogger('gateway');
+const logger = createLogger('gateway', { level: readEnvironment().logLevel });
 const metrics = new MetricsRegistry();
 let connector: ModbusConnector | undefined;
 let outbox: DiskOutbox | undefined;

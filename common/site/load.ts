@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import type { EnvironmentVariables } from '../env.ts';
 import { BUILTIN_PROFILES, point, type DeviceProfile, type FunctionCode, type RegisterPoint } from '../profiles.ts';
 import { deviceTopic } from '../topics.ts';
 import type { DeviceKind } from '../reading.ts';
@@ -24,8 +25,11 @@ export class SiteConfigError extends Error {
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(siteSchema);
 
-/** Reads, validates and normalises a site file. Throws SiteConfigError naming file, path and reason. */
-export function loadSiteFile(file: string = process.env.SITE_CONFIG || DEMO_SITE_FILE): SiteConfig {
+/**
+ * Reads, validates and normalises a site file; `variables` are what its `${NAME}` refer to (the
+ * environment). Throws SiteConfigError naming file, path and reason.
+ */
+export function loadSiteFile(file: string = DEMO_SITE_FILE, variables: EnvironmentVariables = {}): SiteConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -33,7 +37,7 @@ export function loadSiteFile(file: string = process.env.SITE_CONFIG || DEMO_SITE
     throw new SiteConfigError(file, [{ path: '', reason: `cannot read file: ${(err as Error).message}` }]);
   }
   const missing: { path: string; reason: string }[] = [];
-  text = interpolateEnvironment(text, process.env, (name, line) =>
+  text = interpolateEnvironment(text, variables, (name, line) =>
     missing.push({ path: `line ${line}`, reason: `environment variable ${name} is not set (write \${${name}:-default} for a default)` }),
   );
   if (missing.length > 0) throw new SiteConfigError(file, missing);
@@ -53,7 +57,7 @@ export function loadSiteFile(file: string = process.env.SITE_CONFIG || DEMO_SITE
  */
 export function interpolateEnvironment(
   text: string,
-  env: NodeJS.ProcessEnv,
+  env: EnvironmentVariables,
   onMissing: (name: string, line: number) => void,
 ): string {
   return text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined, offset: number) => {

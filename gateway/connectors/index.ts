@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
-import type { MetricsRegistry } from '../metrics.ts';
+import type { MetricsRegistry } from '../../common/metrics.ts';
 import { ModbusConnector } from '../modbus/modbus-connector.ts';
 import { MqttConnector } from '../mqtt/mqtt-connector.ts';
 import type { Connector, Ingest } from './connector.ts';

@@ -3,7 +3,7 @@ import ModbusSerial from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ModbusConnectionConfig } from '../../common/site/types.ts';
-import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
 

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
-import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import { badReadings, decode, type DecodeContext } from './decode.ts';
 import { ModbusConnection, ModbusRequestError, type BackoffOptions } from './modbus-connection.ts';
 import { gapRegisters, planReads, pointWidth, type ReadRequest } from './read-plan.ts';

@@ -5,7 +5,7 @@ import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { DEVICE_SUBSCRIPTIONS, parseDeviceTopic, type DeviceChannel } from '../../common/topics.ts';
 import type { Connector, ConnectorEvents, ConnectorStatus, Ingest } from '../connectors/connector.ts';
-import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import { ReportLimiter } from '../report-limiter.ts';
 import { isPayloadError, parseDeviceMessage, type MalformedReason } from './payload.ts';
 import { topicMatches } from './topic-match.ts';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
-import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import type { OutboxConsumer, OutboxRecord } from './disk-outbox.ts';
 import { ReportLimiter } from '../report-limiter.ts';
 

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.ts';
 import type { WhenOutboxFull } from '../../common/site/types.ts';
-import type { Counter, MetricsRegistry } from '../metrics.ts';
+import type { Counter, MetricsRegistry } from '../../common/metrics.ts';
 import { CoalescedWrite, readCursor, writeCursor } from './cursor-file.ts';
 import { lockDir } from './dir-lock.ts';
 import { ReportLimiter } from '../report-limiter.ts';

@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../common/logger.ts';
-import type { DeviceEvent, DeviceKind, Quality, Reading } from '../../common/reading.ts';
+import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import type { EventQuery, LatestFilter, RangeQuery, SeriesPoint } from '../../common/readings/reading-history.ts';
+import { SQLITE_SCHEMA, sqliteCount, sqliteEvents, sqliteLatest, sqliteRange } from '../../common/readings/sqlite-queries.ts';
 import { decodeBatch } from '../outbox/batch-codec.ts';
-import { AGGREGATES } from './influxql.ts';
+import type { ReadingStore } from './reading-store.ts';
 import { StoreWriteError } from './store-write-error.ts';
-import type { LatestFilter, RangeQuery, ReadingStore, SeriesPoint } from './reading-store.ts';
 
 export interface SqliteReadingStoreOptions {
   /** `DATA_DIR/readings.db`, or `:memory:`. */
@@ -25,43 +26,10 @@ interface SeriesRow {
   engUnit: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS series (
-  id INTEGER PRIMARY KEY,
-  building TEXT NOT NULL,
-  device TEXT NOT NULL,
-  metric TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  unit TEXT,
-  eng_unit TEXT,
-  UNIQUE (building, device, metric)
-);
-CREATE INDEX IF NOT EXISTS series_device ON series (device, metric);
-CREATE TABLE IF NOT EXISTS readings (
-  series_id INTEGER NOT NULL REFERENCES series (id),
-  ts INTEGER NOT NULL,
-  value REAL,
-  quality TEXT NOT NULL,
-  PRIMARY KEY (series_id, ts)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-  building TEXT NOT NULL,
-  device TEXT NOT NULL,
-  event TEXT NOT NULL,
-  ts INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  unit TEXT,
-  attrs TEXT NOT NULL,
-  PRIMARY KEY (building, device, event, ts)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-`;
-
 /**
- * The embedded reading store used when INFLUX_URL is unset: one SQLite file in WAL mode. A series
- * is (building, device, metric); a reading is (series, ts), so a replayed reading replaces the
- * stored one. Queries answer like the InfluxDB store: aggregation windows aligned to the epoch,
- * aggregates over readings that have a value, windows without one left out.
+ * The embedded reading store used when INFLUX_URL is unset, the write side: one SQLite file in WAL
+ * mode (layout in common/readings/sqlite-queries.ts), written and pruned to the retention here.
+ * Queries are those of the read-only history (common/readings/sqlite-history.ts).
  */
 export class SqliteReadingStore implements ReadingStore {
   readonly backend = 'sqlite' as const;
@@ -89,7 +57,7 @@ export class SqliteReadingStore implements ReadingStore {
 
   async init(): Promise<void> {
     if (this.statements) return;
-    this.db.exec(SCHEMA);
+    this.db.exec(SQLITE_SCHEMA);
     this.statements = this.prepare();
     if (this.retentionMs !== undefined) {
       await this.prune();
@@ -168,92 +136,22 @@ export class SqliteReadingStore implements ReadingStore {
 
   async latest(filter: LatestFilter = {}): Promise<Reading[]> {
     this.ready;
-    const { where, params } = seriesFilter(filter);
-    const rows = this.db
-      .prepare<unknown[], ReadingRow>(
-        `SELECT s.building, s.device, s.kind, s.unit, s.metric, s.eng_unit AS engUnit, r.ts, r.value, r.quality
-         FROM series s JOIN readings r ON r.series_id = s.id AND r.ts = (SELECT MAX(ts) FROM readings WHERE series_id = s.id)
-         ${where} ORDER BY s.building, s.device, s.metric`,
-      )
-      .all(...params);
-    return rows.map(toReading);
+    return sqliteLatest(this.db, filter);
   }
 
   async range(q: RangeQuery): Promise<SeriesPoint[]> {
     this.ready;
-    const params: unknown[] = [q.device];
-    let where = 's.device = ?';
-    if (q.metric !== undefined) {
-      where += ' AND s.metric = ?';
-      params.push(q.metric);
-    }
-    where += ' AND r.ts >= ? AND r.ts < ?';
-    params.push(Math.trunc(q.from), Math.trunc(q.to));
-    if (q.every === undefined) {
-      return this.db
-        .prepare<unknown[], SeriesPoint>(
-          `SELECT s.metric, r.ts, r.value FROM series s JOIN readings r ON r.series_id = s.id WHERE ${where} ORDER BY s.metric, r.ts`,
-        )
-        .all(...params);
-    }
-    const every = Math.trunc(q.every);
-    if (!(every > 0)) throw new Error(`range: every must be a positive number of ms, got ${q.every}`);
-    const aggregate = q.aggregate ?? 'mean';
-    if (!AGGREGATES.includes(aggregate)) throw new Error(`range: unknown aggregate ${JSON.stringify(aggregate)} (one of ${AGGREGATES.join(', ')})`);
-    // SQLite takes a bare column of a MIN()/MAX() query from the row holding the extreme: first/last.
-    const select: Record<typeof aggregate, string> = {
-      mean: 'AVG(r.value) AS value',
-      min: 'MIN(r.value) AS value',
-      max: 'MAX(r.value) AS value',
-      sum: 'SUM(r.value) AS value',
-      count: 'COUNT(r.value) AS value',
-      first: 'r.value AS value, MIN(r.ts) AS _at',
-      last: 'r.value AS value, MAX(r.ts) AS _at',
-    };
-    // Windows start at multiples of `every` since the epoch, like InfluxDB's GROUP BY time().
-    const window = `(r.ts - (((r.ts % ${every}) + ${every}) % ${every}))`;
-    const rows = this.db
-      .prepare<unknown[], SeriesPoint>(
-        `SELECT s.metric AS metric, ${window} AS ts, ${select[aggregate]}
-         FROM series s JOIN readings r ON r.series_id = s.id
-         WHERE ${where} AND r.value IS NOT NULL
-         GROUP BY s.metric, ${window} ORDER BY s.metric, ts`,
-      )
-      .all(...params);
-    return rows.map((p) => ({ metric: p.metric, ts: p.ts, value: p.value }));
+    return sqliteRange(this.db, q);
   }
 
   async count(filter: LatestFilter = {}): Promise<number> {
     this.ready;
-    const { where, params } = seriesFilter(filter);
-    const row = this.db
-      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM series s JOIN readings r ON r.series_id = s.id ${where}`)
-      .get(...params);
-    return row?.n ?? 0;
+    return sqliteCount(this.db, filter);
   }
 
-  async events(filter: LatestFilter & { from: number; to: number }): Promise<DeviceEvent[]> {
+  async events(q: EventQuery): Promise<DeviceEvent[]> {
     this.ready;
-    let where = 'ts >= ? AND ts < ?';
-    const params: unknown[] = [Math.trunc(filter.from), Math.trunc(filter.to)];
-    if (filter.building !== undefined) {
-      where += ' AND building = ?';
-      params.push(filter.building);
-    }
-    if (filter.device !== undefined) {
-      where += ' AND device = ?';
-      params.push(filter.device);
-    }
-    const rows = this.db
-      .prepare<unknown[], { building: string; device: string; kind: string; unit: string | null; event: string; ts: number; attrs: string }>(
-        `SELECT building, device, kind, unit, event, ts, attrs FROM events WHERE ${where} ORDER BY ts, building, device, event`,
-      )
-      .all(...params);
-    return rows.map((r) => {
-      const e: DeviceEvent = { building: r.building, device: r.device, kind: r.kind as DeviceKind, event: r.event, ts: r.ts, attrs: JSON.parse(r.attrs) };
-      if (r.unit) e.unit = r.unit;
-      return e;
-    });
+    return sqliteEvents(this.db, q);
   }
 
   /** Deletes what is older than the retention, one series at a time so no statement runs long. */
@@ -285,45 +183,4 @@ export class SqliteReadingStore implements ReadingStore {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.db.close();
   }
-}
-
-interface ReadingRow {
-  building: string;
-  device: string;
-  kind: string;
-  unit: string | null;
-  metric: string;
-  engUnit: string | null;
-  ts: number;
-  value: number | null;
-  quality: string;
-}
-
-function toReading(row: ReadingRow): Reading {
-  const r: Reading = {
-    building: row.building,
-    device: row.device,
-    kind: row.kind as DeviceKind,
-    metric: row.metric,
-    value: row.value,
-    ts: row.ts,
-    quality: row.quality as Quality,
-  };
-  if (row.unit) r.unit = row.unit;
-  if (row.engUnit) r.engUnit = row.engUnit;
-  return r;
-}
-
-function seriesFilter(filter: LatestFilter): { where: string; params: unknown[] } {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  if (filter.building !== undefined) {
-    parts.push('s.building = ?');
-    params.push(filter.building);
-  }
-  if (filter.device !== undefined) {
-    parts.push('s.device = ?');
-    params.push(filter.device);
-  }
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }

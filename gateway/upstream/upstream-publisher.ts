@@ -3,7 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Reading } from '../../common/reading.ts';
 import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
-import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import type { Batch } from '../outbox/batch-codec.ts';
 import { readUpstreamStates, splitStateKey, stateKey, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
 

@@ -5,7 +5,7 @@ import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
 import type { AlarmStateStore, TimerPhase } from '../alarms/alarm-store.ts';
 import { CounterWindow } from './counter-window.ts';
-import { resolveRules, type ResolvedRule, type ResolvedThresholdRule } from './rule-config.ts';
+import { resolveRules, type ResolvedRule, type ResolvedThresholdRule, type RulesConfig } from './rule-config.ts';
 import type { ConsumptionRule, CounterBackwardsRule, EventRule, OfflineRule } from './rule-types.ts';
 import { renderTitle, type TitleVars } from './title-template.ts';
 
@@ -18,6 +18,8 @@ export interface RulesEngineEvents extends AlarmEvents {
 
 export interface RulesEngineOptions {
   site: SiteConfig;
+  /** The site's rules, already resolved (resolveRules); by default the engine resolves them. */
+  rules?: RulesConfig;
   store: AlarmStateStore;
   clock?: () => number;
   /** Share an AlarmService; by default the engine makes one over `store`. */
@@ -149,7 +151,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
 
   constructor(options: RulesEngineOptions) {
     super();
-    const config = resolveRules(options.site);
+    const config = options.rules ?? resolveRules(options.site);
     this.store = options.store;
     this.clock = options.clock ?? Date.now;
     this.log = options.logger ?? createLogger('rules');

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { Environment } from '../../common/env.ts';
+import { readEnvironment, type Environment } from '../../common/env.ts';
 import { parseSiteConfig } from '../../common/site/load.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import { buildApp, type BuildAppOptions } from '../../server/app.ts';
@@ -32,8 +32,9 @@ export function smallSite(demo: boolean): SiteConfig {
   );
 }
 
+/** The environment of a server under test: ports 0 (any free one), DATA_DIR `dataDir`, silent. */
 export function testEnvironment(dataDir: string, over: Partial<Environment> = {}): Environment {
-  return { port: 0, mqttUrl: undefined, mqttPort: 0, influxUrl: undefined, dataDir, logLevel: 'silent', siteConfig: undefined, ...over };
+  return { ...readEnvironment({ DATA_DIR: dataDir, PORT: '0', MQTT_PORT: '0', LOG_LEVEL: 'silent' }), ...over };
 }
 
 export interface TestServer {

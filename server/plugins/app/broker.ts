@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
+import type { MqttCredential } from '../../../common/env.ts';
 import type { Logger } from '../../../common/logger.ts';
-import { brokerPolicyFromEnv, type MqttCredential } from '../../broker/broker-policy.ts';
+import { brokerPolicy } from '../../broker/broker-policy.ts';
 import { redactUrl } from '../../broker/redact-url.ts';
 import { startSecuredBroker, type SecuredBroker } from '../../broker/secured-broker.ts';
 
@@ -10,11 +11,6 @@ export interface BrokerConnection {
   credential?: MqttCredential;
   /** The embedded aedes broker; undefined when MQTT_URL points at another broker. */
   embedded?: SecuredBroker;
-}
-
-export interface BrokerPluginOptions {
-  /** Where GATEWAY_CREDENTIALS, DEVICE_CREDENTIALS, DEVICE_ANONYMOUS, MQTT_HOST, MQTT_USERNAME/MQTT_PASSWORD are read. Default process.env. */
-  processEnv?: NodeJS.ProcessEnv;
 }
 
 declare module 'fastify' {
@@ -27,19 +23,18 @@ declare module 'fastify' {
  * Hosts the embedded aedes broker on MQTT_PORT (all interfaces unless MQTT_HOST says otherwise)
  * with gateway and device authentication and topic ACLs, unless MQTT_URL names another broker.
  */
-export const brokerPlugin = fp<BrokerPluginOptions>(
-  async (app, opts) => {
-    const env = opts.processEnv ?? process.env;
+export const brokerPlugin = fp(
+  async (app) => {
     const log = app.log.child({ component: 'broker' }) as Logger;
     if (app.env.mqttUrl) {
       const connection: BrokerConnection = { url: app.env.mqttUrl };
-      if (env.MQTT_USERNAME) connection.credential = { username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD ?? '' };
+      if (app.env.mqttCredential) connection.credential = app.env.mqttCredential;
       app.decorate('broker', connection);
       log.info({ broker: redactUrl(app.env.mqttUrl) }, 'using external MQTT broker');
       return;
     }
-    const policy = brokerPolicyFromEnv(env, { demo: app.site.site.demo, gatewayId: app.site.gateway.id });
-    const secured = await startSecuredBroker({ port: app.env.mqttPort, host: env.MQTT_HOST || '0.0.0.0', policy, logger: log });
+    const policy = brokerPolicy(app.env.brokerAccess, { demo: app.site.site.demo, gatewayId: app.site.gateway.id });
+    const secured = await startSecuredBroker({ port: app.env.mqttPort, host: app.env.mqttHost, policy, logger: log });
     log.info(
       { port: secured.broker.port, gateways: [...policy.gateways.keys()], anonymousDevices: policy.anonymousDevices, devices: [...policy.devices.keys()] },
       'embedded broker access',

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { MetricsRegistry } from '../../../gateway/metrics.ts';
+import { MetricsRegistry } from '../../../common/metrics.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,6 +4,7 @@ import { ALARM_SEVERITIES, type AlarmSeverity } from '../../alarms/alarm.ts';
 import { SqliteAlarmStateStore } from '../../alarms/alarm-store.ts';
 import type { AlarmService } from '../../alarms/alarm-service.ts';
 import { linkAlarmsToWorkOrders, type AlarmWorkOrderCounters } from '../../live/alarm-work-orders.ts';
+import type { RulesConfig } from '../../rules/rule-config.ts';
 import { RulesEngine } from '../../rules/rules-engine.ts';
 import { scheduleTicks } from '../../rules/tick-scheduler.ts';
 
@@ -17,15 +18,15 @@ declare module 'fastify' {
 }
 
 /**
- * The rules engine over the records database. Pending on- and off-delays and open alarms are
+ * The rules engine over the records database, with the rules buildApp resolved before opening anything. Pending on- and off-delays and open alarms are
  * restored at start (so a restart in the middle of an on-delay raises on time), and every
  * announced alarm opens or adds to a work order.
  */
-export const rulesPlugin = fp(
-  async (app) => {
+export const rulesPlugin = fp<{ rules?: RulesConfig }>(
+  async (app, opts) => {
     const log = app.log.child({ component: 'rules' }) as Logger;
     const store = new SqliteAlarmStateStore(app.db);
-    const engine = new RulesEngine({ site: app.site, store, clock: app.clock, logger: log });
+    const engine = new RulesEngine({ site: app.site, ...(opts.rules ? { rules: opts.rules } : {}), store, clock: app.clock, logger: log });
     engine.on('error', (err) => log.error({ err }, 'rule evaluation failed'));
     const linked: AlarmWorkOrderCounters = { created: 0, occurrences: 0, failed: 0 };
     const unlink = linkAlarmsToWorkOrders(engine.alarms, app.workOrders, { logger: log, counters: linked });

@@ -1,6 +1,6 @@
 /**
- * Counters, gauges and summaries in Prometheus text format. Every connector and delivery loop registers its
- * own; the gateway serves them at /metrics and the server scrapes or embeds them.
+ * Counters, gauges and summaries in Prometheus text format. The gateway's connectors and delivery
+ * loops and the server's plugins each register their own; each process serves its registry at /metrics.
  */
 export type Labels = Record<string, string>;
 

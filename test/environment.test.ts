@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError, readEnvironment, type EnvironmentVariables } from '../common/env.ts';
+
+describe('readEnvironment', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const env = readEnvironment({});
+    expect(env).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      mqttUrl: undefined,
+      mqttPort: 1883,
+      mqttHost: '0.0.0.0',
+      mqttCredential: undefined,
+      influxUrl: undefined,
+      dataDir: resolve('./data'),
+      logLevel: 'info',
+      siteConfig: undefined,
+      admin: undefined,
+      brokerAccess: { anonymousDevices: undefined },
+      gateway: { httpPort: 9102, upstreamMqttUrl: undefined, upstreamLogin: undefined, deviceBrokerLogin: undefined },
+      scenario: 'normal',
+    });
+    expect(env.brokerAccess.gateways.size + env.brokerAccess.devices.size).toBe(0);
+  });
+
+  it('reads every variable into its typed value', () => {
+    const vars: EnvironmentVariables = {
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      MQTT_URL: 'mqtts://broker.example:8883',
+      MQTT_PORT: '1884',
+      MQTT_HOST: '::',
+      MQTT_USERNAME: 'fm',
+      MQTT_PASSWORD: 'secret-1',
+      INFLUX_URL: 'http://u:p@127.0.0.1:8086/facility',
+      DATA_DIR: '/var/lib/fm',
+      LOG_LEVEL: 'debug',
+      SITE_CONFIG: '/etc/fm/site.yaml',
+      ADMIN_USERNAME: 'root',
+      ADMIN_PASSWORD: 'root password 1',
+      GATEWAY_CREDENTIALS: 'gw-a:pass:word-1',
+      DEVICE_CREDENTIALS: 'panel-1:abcdefgh',
+      DEVICE_ANONYMOUS: 'false',
+      GATEWAY_HTTP_PORT: '0',
+      UPSTREAM_MQTT_URL: 'mqtt://server:1883',
+      GATEWAY_MQTT_USERNAME: 'gw-a',
+      GATEWAY_MQTT_PASSWORD: 'pass:word-1',
+      DEVICE_MQTT_USERNAME: 'site-reader',
+      SCENARIO: 'fire',
+      T1_PLC_HOST: '10.0.0.5',
+    };
+    const env = readEnvironment(vars);
+    expect(env).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      mqttUrl: 'mqtts://broker.example:8883',
+      mqttPort: 1884,
+      mqttHost: '::',
+      mqttCredential: { username: 'fm', password: 'secret-1' },
+      influxUrl: 'http://u:p@127.0.0.1:8086/facility',
+      dataDir: '/var/lib/fm',
+      logLevel: 'debug',
+      siteConfig: '/etc/fm/site.yaml',
+      admin: { username: 'root', password: 'root password 1' },
+      brokerAccess: { anonymousDevices: false },
+      gateway: {
+        httpPort: 0,
+        upstreamMqttUrl: 'mqtt://server:1883',
+        upstreamLogin: { username: 'gw-a', password: 'pass:word-1' },
+        deviceBrokerLogin: { username: 'site-reader' },
+      },
+      scenario: 'fire',
+    });
+    expect([...env.brokerAccess.gateways]).toEqual([['gw-a', 'pass:word-1']]);
+    expect([...env.brokerAccess.devices]).toEqual([['panel-1', 'abcdefgh']]);
+    expect(env.siteVariables.T1_PLC_HOST).toBe('10.0.0.5');
+  });
+
+  it('takes an empty variable as unset', () => {
+    expect(readEnvironment({ PORT: '', MQTT_URL: '', LOG_LEVEL: '', GATEWAY_MQTT_USERNAME: '' })).toMatchObject({ port: 3000, mqttUrl: undefined, logLevel: 'info', gateway: { upstreamLogin: undefined } });
+  });
+
+  it.each<[EnvironmentVariables, RegExp]>([
+    [{ PORT: 'http' }, /^PORT=http: must be a TCP port number/],
+    [{ MQTT_PORT: '70000' }, /^MQTT_PORT=70000: must be a TCP port number/],
+    [{ GATEWAY_HTTP_PORT: '-1' }, /^GATEWAY_HTTP_PORT=-1: must be a TCP port number/],
+    [{ HOST: 'http://0.0.0.0' }, /^HOST=http:\/\/0\.0\.0\.0: must be an interface address/],
+    [{ MQTT_URL: 'broker:1883' }, /^MQTT_URL=broker:1883: protocol must be one of mqtt:/],
+    [{ UPSTREAM_MQTT_URL: 'not a url' }, /^UPSTREAM_MQTT_URL=not a url: not a URL/],
+    [{ INFLUX_URL: 'http://u:secret@127.0.0.1:8086' }, /^INFLUX_URL=http:\/\/u:\*\*\*@127\.0\.0\.1:8086\/: name the database in the path/],
+    [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL=verbose: must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ ADMIN_USERNAME: 'root' }, /^ADMIN_USERNAME and ADMIN_PASSWORD: set both, or neither/],
+    [{ MQTT_PASSWORD: 'x' }, /^MQTT_PASSWORD is set without MQTT_USERNAME/],
+    [{ GATEWAY_MQTT_PASSWORD: 'x' }, /^GATEWAY_MQTT_PASSWORD is set without GATEWAY_MQTT_USERNAME/],
+    [{ DEVICE_MQTT_PASSWORD: 'x' }, /^DEVICE_MQTT_PASSWORD is set without DEVICE_MQTT_USERNAME/],
+    [{ GATEWAY_CREDENTIALS: 'gw-a:short' }, /^GATEWAY_CREDENTIALS: entry 1 \(gw-a\) needs a password of at least 8/],
+    [{ DEVICE_CREDENTIALS: 'fm-server:0123456789' }, /^DEVICE_CREDENTIALS: 'fm-server' is the server's own MQTT user/],
+    [{ DEVICE_ANONYMOUS: 'yes' }, /^DEVICE_ANONYMOUS=yes: must be true or false/],
+  ])('refuses %o naming the variable', (vars, message) => {
+    expect(() => readEnvironment(vars)).toThrow(EnvironmentError);
+    expect(() => readEnvironment(vars)).toThrow(message);
+  });
+
+  it('is silent under the test runner unless LOG_LEVEL says otherwise', () => {
+    expect(readEnvironment({ VITEST: 'true' }).logLevel).toBe('silent');
+    expect(readEnvironment({ VITEST: 'true', LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+  });
+});
