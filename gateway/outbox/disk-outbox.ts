@@ -44,8 +44,11 @@ export interface OutboxConsumer {
    * once; the promise resolves when the cursor is on disk, so a restart will not deliver them again.
    */
   commit(seq: number): Promise<void>;
-  /** Resolves true as soon as there is a record after the cursor; false when aborted or the outbox closes. */
-  waitForData(signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Resolves true as soon as there is a durable record after `after` (default: the cursor); false
+   * when aborted or the outbox closes.
+   */
+  waitForData(signal?: AbortSignal, after?: number): Promise<boolean>;
   /** Last delivered seq (in memory; on disk once commit resolved). */
   readonly cursor: number;
   /** Records after the cursor. */
@@ -270,7 +273,7 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
       name,
       read: (maxRecords, maxBytes) => this.read(consumer, maxRecords, maxBytes),
       commit: (seq) => this.commit(cursor, seq),
-      waitForData: (signal) => this.waitForData(cursor, signal),
+      waitForData: (signal, after) => this.waitForData(cursor, signal, after),
       get cursor() {
         return cursor.cursor;
       },
@@ -363,9 +366,9 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
     return c.persist();
   }
 
-  private waitForData(c: ConsumerCursor, signal?: AbortSignal): Promise<boolean> {
+  private waitForData(c: ConsumerCursor, signal?: AbortSignal, after = c.cursor): Promise<boolean> {
     if (this.closing || signal?.aborted) return Promise.resolve(false);
-    if (c.cursor < this.writer.lastSeq) return Promise.resolve(true);
+    if (after < this.writer.lastSeq) return Promise.resolve(true);
     return c.waitForData(signal);
   }
 
