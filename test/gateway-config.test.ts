@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, unwatchFile, watchFile } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,15 +29,29 @@ async function tempDir(): Promise<string> {
 }
 
 /** A TCP listener that only counts the connections made to it (a stand-in broker or InfluxDB). */
-async function connectionCounter(): Promise<{ url: (scheme: string) => string; count: () => number; close(): Promise<void> }> {
-  let n = 0;
+async function connectionCounter(): Promise<{
+  url: (scheme: string) => string;
+  count: () => number;
+  /** Connects once more; resolves with how many connections were accepted before that one (connections are accepted in the order they were made). */
+  acceptedBefore(): Promise<number>;
+  close(): Promise<void>;
+}> {
+  const accepted: (number | undefined)[] = [];
   const server: Server = createServer((s) => {
-    n++;
+    accepted.push(s.remotePort);
     s.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return { url: (scheme) => `${scheme}://127.0.0.1:${port}`, count: () => n, close: () => new Promise((r) => server.close(() => r())) };
+  const acceptedBefore = async (): Promise<number> => {
+    const marker = connect(port, '127.0.0.1');
+    marker.on('error', () => undefined);
+    await new Promise<void>((resolve) => marker.once('connect', () => resolve()));
+    const at = await waitFor(() => accepted.indexOf(marker.localPort) + 1, 10_000, 'the marker connection');
+    marker.destroy();
+    return at - 1;
+  };
+  return { url: (scheme) => `${scheme}://127.0.0.1:${port}`, count: () => accepted.length, acceptedBefore, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 function listening(port: number): Promise<boolean> {
@@ -73,9 +87,8 @@ describe('gateway start-up with a broken site file', () => {
       expect(e.problems).toContainEqual({ path: '/buildings/0/devices/0/kind', reason: expect.stringMatching(/^must be one of .*"tank"/) });
       expect(e.message).toContain(file);
       expect(e.message).toContain('/buildings/0/devices/0/kind');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(broker.count()).toBe(0);
-      expect(influx.count()).toBe(0);
+      expect(await broker.acceptedBefore()).toBe(0);
+      expect(await influx.acceptedBefore()).toBe(0);
       expect(await listening(httpPort)).toBe(false);
       expect(existsSync(join(dir, 'data'))).toBe(false);
     } finally {
@@ -239,18 +252,43 @@ describe('site file watcher stopping while a change is applied', () => {
         return new Promise<void>((resolve) => (finish = resolve));
       },
     });
-    await new Promise((r) => setTimeout(r, 200));
-    await writeSiteFile(file, mqttSiteRaw(2));
-    await waitFor(() => applied.length === 1, 10_000, 'the change to be applied');
+    // A change made before the watcher's first look at the file is its starting point, not a change: write until one is seen.
+    await waitFor(
+      async () => {
+        await writeSiteFile(file, mqttSiteRaw(2));
+        return applied.length === 1;
+      },
+      10_000,
+      'the change to be applied',
+    );
 
-    let stopped = false;
-    const stopping = unwatch().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(stopped).toBe(false);
-    finish();
-    await stopping;
-    await writeSiteFile(file, mqttSiteRaw(3));
-    await new Promise((r) => setTimeout(r, 300));
+    let finished = false;
+    const stopping = unwatch().then(() => finished);
+    // The change finishes only after every promise callback has run, so an unwatch that did not wait would have resolved first.
+    setImmediate(() => {
+      finished = true;
+      finish();
+    });
+    expect(await stopping).toBe(true);
+
+    // Another watcher of the file sees the next change; the stopped one, had it still been listening, would have seen it in the same poll.
+    let seen = false;
+    const witness = (): void => {
+      seen = true;
+    };
+    watchFile(file, { interval: 50, persistent: false }, witness);
+    try {
+      await waitFor(
+        async () => {
+          await writeSiteFile(file, mqttSiteRaw(3));
+          return seen;
+        },
+        10_000,
+        'the witness to see the change',
+      );
+    } finally {
+      unwatchFile(file, witness);
+    }
     expect(applied).toEqual([2]);
   });
 });

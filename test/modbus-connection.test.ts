@@ -5,6 +5,7 @@ import { startTcpSlave, type ModbusSlave } from '../devices/modbus/modbus-slave.
 import { RegisterBank } from '../devices/modbus/register-bank.ts';
 import { MetricsRegistry } from '../common/metrics.ts';
 import { ModbusConnection, ModbusRequestError, type ModbusConnectionOptions } from '../gateway/modbus/modbus-connection.ts';
+import { ManualClock } from './harness/manual-clock.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 
 const open: { conns: ModbusConnection[]; slaves: ModbusSlave[] } = { conns: [], slaves: [] };
@@ -26,23 +27,40 @@ afterEach(async () => {
 describe('ModbusConnection', () => {
   it('fails a request at once while down, and retries with backoff, one attempt at a time', async () => {
     const port = await freePort();
-    const conn = connection(port, { backoff: { initialMs: 200, maxMs: 200 } });
+    const clock = new ManualClock();
+    const conn = connection(port, { backoff: { initialMs: 200, maxMs: 800 }, clock });
     expect(await conn.open()).toBe(false);
+    expect(conn.counters.connectFailures).toBe(1);
     const reads = Array.from({ length: 100 }, () => conn.read({ unitId: 1, fc: 3, address: 0, count: 1, timeoutMs: 60_000 }).catch((e: unknown) => e));
     const results = await Promise.all(reads);
     expect(results.every((e) => e instanceof ModbusRequestError && e.kind === 'disconnected')).toBe(true);
-    const before = conn.counters.connectFailures;
-    await new Promise((r) => setTimeout(r, 1000));
-    // Delays are 100-200 ms with jitter: about 5-10 attempts a second, not one per failed read.
-    expect(conn.counters.connectFailures - before).toBeGreaterThanOrEqual(2);
-    expect(conn.counters.connectFailures - before).toBeLessThanOrEqual(12);
+    // One attempt waits, whatever the number of failed reads; none was made for them.
+    expect(clock.pending).toHaveLength(1);
+    expect(conn.counters.connectFailures).toBe(1);
     expect(conn.counters.requests).toBe(0);
+
+    // Each delay is between half and all of its step: 200, 400, 800, then capped at 800 ms.
+    const delays: number[] = [];
+    for (const step of [200, 400, 800, 800]) {
+      await waitFor(() => clock.pending.length === 1, 10_000, 'the next attempt to be scheduled');
+      const delay = (clock.pending[0] as number) - clock.now();
+      expect(delay).toBeGreaterThanOrEqual(step / 2);
+      expect(delay).toBeLessThanOrEqual(step);
+      delays.push(delay);
+      const failures = conn.counters.connectFailures;
+      clock.advance(delay);
+      await waitFor(() => conn.counters.connectFailures === failures + 1, 10_000, 'the attempt to fail');
+    }
+    expect(conn.counters.connectFailures).toBe(5);
 
     const slave = await startTcpSlave({ port, banks: new Map([[1, new RegisterBank(BUILTIN_PROFILES['tank-level']!, { initial: { level_mm: 42 } })]]) });
     open.slaves.push(slave);
+    await waitFor(() => clock.pending.length === 1, 10_000, 'the next attempt to be scheduled');
+    clock.advance(800);
     await waitFor(() => conn.connected, 10_000, 'reconnect');
     expect(await conn.read({ unitId: 1, fc: 3, address: 0, count: 1, timeoutMs: 1000 })).toEqual([42]);
     expect(conn.counters.reconnects).toBe(1);
+    expect(clock.pending).toEqual([]);
   });
 
   it('re-opens a TCP socket whose peer went silent', async () => {

@@ -139,13 +139,10 @@ describe('DeliveryLoop', () => {
     for (let i = 0; i < 60; i++) await o.append(payload(i));
     loop.start();
     await waitFor(() => started, 10_000, 'a delivery to start');
-    let stopped = false;
-    const stopping = loop.stop().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 30));
-    expect(stopped).toBe(false);
-    release();
-    await stopping;
-    expect(delivered).toEqual([range(1, 25)]);
+    const stopping = loop.stop().then(() => ({ delivered: [...delivered], cursor: o.consumer('store').cursor }));
+    // The target answers only after every promise callback has run, so a stop() that did not wait would have resolved first.
+    setImmediate(release);
+    expect(await stopping).toEqual({ delivered: [range(1, 25)], cursor: 25 });
     expect(o.consumer('store')).toMatchObject({ cursor: 25, pending: 35 });
   });
 });

@@ -96,14 +96,15 @@ describe('DiskOutbox: append, read, commit', () => {
   it('wakes a waiting consumer when a record becomes durable, and not before', async () => {
     const o = await openOutbox();
     const c = o.consumer('store');
-    let woke = false;
-    const waiting = c.waitForData().then((v) => (woke = v));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(woke).toBe(false);
+    // What the outbox holds at the moment each wait ends.
+    const waiting = c.waitForData().then((data) => ({ data, lastSeq: o.stats().lastSeq }));
     await o.append(payload(1));
-    expect(await waiting).toBe(true);
+    expect(await waiting).toEqual({ data: true, lastSeq: 1 });
+    const afterFirst = c.waitForData(undefined, 1).then((data) => ({ data, lastSeq: o.stats().lastSeq }));
+    await o.append(payload(2));
+    expect(await afterFirst).toEqual({ data: true, lastSeq: 2 });
     const abort = new AbortController();
-    await c.commit(1);
+    await c.commit(2);
     const aborted = c.waitForData(abort.signal);
     abort.abort();
     expect(await aborted).toBe(false);

@@ -41,7 +41,7 @@ function harness(o: DiskOutbox, opts: { maxInFlight: number; maxRecords: number;
   const consumer: OutboxConsumer = {
     name: real.name,
     read: (n, b) => real.read(n, b),
-    waitForData: (s) => real.waitForData(s),
+    waitForData: (s, after) => real.waitForData(s, after),
     get cursor() {
       return real.cursor;
     },
@@ -116,8 +116,8 @@ describe('DeliveryLoop with deliveries in flight (maxInFlight)', () => {
     const [first, second, third] = h.calls as [(typeof h.calls)[0], (typeof h.calls)[0], (typeof h.calls)[0]];
     third.release();
     second.release(new Error('connect ECONNREFUSED 127.0.0.1:8086'));
-    await new Promise((r) => setTimeout(r, 50));
-    // The first is still in flight: no new delivery may start, and nothing is committed.
+    // The loop has taken both answers while the first is still in flight: no new delivery has started, and nothing is committed.
+    await waitFor(() => h.loop.inFlight === 1 && errors.length === 1, 10_000, 'the loop to take both answers');
     expect(h.calls.length).toBe(3);
     expect(h.commits).toEqual([]);
     first.release();
@@ -146,15 +146,15 @@ describe('DeliveryLoop with deliveries in flight (maxInFlight)', () => {
     const h = harness(o, { maxInFlight: 4, maxRecords: 5 });
     h.loop.start();
     await waitFor(() => h.calls.length === 4, 10_000, 'four deliveries in flight');
-    let stopped = false;
-    const stopping = h.loop.stop().then(() => (stopped = true));
+    const stopping = h.loop.stop().then(() => ({ unanswered: h.calls.filter((c) => !c.settled).length, commits: [...h.commits] }));
     h.calls[3]?.release();
     h.calls[1]?.release();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(stopped).toBe(false);
-    h.calls[2]?.release(new Error('socket hang up'));
     h.calls[0]?.release();
-    await stopping;
+    // The loop has taken three answers; stopping, it waits for the last one before it commits.
+    await waitFor(() => h.loop.inFlight === 1, 10_000, 'the loop to take three answers');
+    expect(h.commits).toEqual([]);
+    h.calls[2]?.release(new Error('socket hang up'));
+    expect(await stopping).toEqual({ unanswered: 0, commits: [10] });
     expect(h.calls).toHaveLength(4);
     expect(o.consumer('store')).toMatchObject({ cursor: 10, pending: 20 });
     expect(h.badCommits).toEqual([]);

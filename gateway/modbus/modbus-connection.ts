@@ -3,6 +3,7 @@ import ModbusSerial from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ModbusConnectionConfig } from '../../common/site/types.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
@@ -44,6 +45,8 @@ export interface ModbusConnectionOptions {
   connectTimeoutMs?: number;
   /** TCP only: re-open the socket after this many requests in a row got no answer at all. Default 5. */
   reconnectAfterTimeouts?: number;
+  /** Times the reconnect back-off. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ModbusConnectionCounters {
@@ -104,7 +107,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   private tail: Promise<unknown> = Promise.resolve();
   private inFlight: ((err: ModbusRequestError) => void) | undefined;
   private connecting: Promise<boolean> | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectWait: AbortController | undefined;
   private attempt = 0;
   private unansweredInARow = 0;
   private readonly reconnectAfterTimeouts: number;
@@ -115,6 +118,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   private readonly initialMs: number;
   private readonly maxMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly clock: Clock;
   private readonly log: Logger;
 
   constructor(
@@ -130,6 +134,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
     this.maxMs = options.backoff?.maxMs ?? 30_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? Math.max(config.timeoutMs, 2000);
     this.reconnectAfterTimeouts = options.reconnectAfterTimeouts ?? 5;
+    this.clock = options.clock ?? systemClock;
     this.log = options.logger.child({ connection: config.id });
   }
 
@@ -149,8 +154,8 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnectWait?.abort();
+    this.reconnectWait = undefined;
     await this.connecting;
     await this.dropClient('closed');
   }
@@ -306,14 +311,16 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
 
   /** Capped exponential backoff with jitter; at most one attempt scheduled or running. */
   private scheduleReconnect(): void {
-    if (this.closed || this.connecting || this.reconnectTimer || this.connected) return;
+    if (this.closed || this.connecting || this.reconnectWait || this.connected) return;
     const base = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
     this.attempt++;
     const delay = base / 2 + Math.random() * (base / 2);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, delay);
+    const wait = new AbortController();
+    this.reconnectWait = wait;
+    void this.clock.sleep(delay, wait.signal).then((due) => {
+      if (this.reconnectWait === wait) this.reconnectWait = undefined;
+      if (due) void this.connect();
+    });
   }
 }
 

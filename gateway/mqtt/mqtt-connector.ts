@@ -2,13 +2,14 @@ import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
-import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
-import { DEVICE_SUBSCRIPTIONS, parseDeviceTopic, type DeviceChannel } from '../../common/topics.ts';
+import type { SiteConfig } from '../../common/site/types.ts';
+import { parseDeviceTopic } from '../../common/topics.ts';
 import type { Connector, ConnectorEvents, ConnectorStatus, Ingest } from '../connectors/connector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import { ReportLimiter } from '../report-limiter.ts';
+import { deferredPuback, handlePublishes, sendPubacks, type AckWhen, type DeferredPuback } from './deferred-puback.ts';
 import { isPayloadError, parseDeviceMessage, type MalformedReason } from './payload.ts';
-import { topicMatches } from './topic-match.ts';
+import { TopicRoutes } from './topic-routes.ts';
 
 export interface MqttConnectorOptions {
   site: SiteConfig;
@@ -55,27 +56,12 @@ export class MqttSubmitError extends Error {
   }
 }
 
-interface Route {
-  device: DeviceConfig;
-  channel: DeviceChannel | 'any';
-}
-
-interface PendingAck {
-  messageId: number;
-  /** The connection the message came on; a PUBACK on a later connection could acknowledge another message. */
-  stream: unknown;
-}
-
 interface Batch {
   readings: Reading[];
   events: DeviceEvent[];
-  acks: PendingAck[];
+  acks: DeferredPuback[];
   messages: number;
 }
-
-// Passed to mqtt.js's handleMessage callback: it then goes on to the next packet without sending
-// the PUBACK (mqtt.js v5 handlers/publish.js), which this connector sends once the outbox has the message.
-const ACK_LATER = new Error('PUBACK deferred until the message is durable');
 
 const LOG_EVERY_MS = 60_000;
 const ERROR_EVERY_MS = 10_000;
@@ -88,9 +74,7 @@ const ERROR_EVERY_MS = 10_000;
 export class MqttConnector extends EventEmitter<ConnectorEvents> implements Connector {
   readonly name = 'mqtt';
   private readonly log: Logger;
-  private readonly exact = new Map<string, Route>();
-  private readonly wildcard: { filter: string; route: Route }[] = [];
-  private readonly subscriptions: string[];
+  private readonly routes: TopicRoutes;
   private readonly clientId: string;
   private readonly maxBatch: number;
   private readonly maxSubmitsInFlight: number;
@@ -127,25 +111,7 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
     this.maxSubmitsInFlight = options.maxSubmitsInFlight ?? 4;
     this.now = options.now ?? Date.now;
     this.current = { connector: this.name, state: 'stopped' };
-
-    const subs = new Set(DEVICE_SUBSCRIPTIONS);
-    for (const device of options.site.devices) {
-      if (!device.mqtt) continue;
-      const { telemetryTopic, eventTopic } = device.mqtt;
-      const routes: [string, Route][] =
-        telemetryTopic === eventTopic
-          ? [[telemetryTopic, { device, channel: 'any' }]]
-          : [
-              [telemetryTopic, { device, channel: 'telemetry' }],
-              [eventTopic, { device, channel: 'event' }],
-            ];
-      for (const [topic, route] of routes) {
-        if (/[+#]/.test(topic)) this.wildcard.push({ filter: topic, route });
-        else this.exact.set(topic, route);
-        if (![...subs].some((s) => topicMatches(s, topic))) subs.add(topic);
-      }
-    }
-    this.subscriptions = [...subs];
+    this.routes = new TopicRoutes(options.site.devices);
 
     const { metrics } = options;
     this.m = {
@@ -163,7 +129,7 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
 
   /** The topic filters the connector subscribes to. */
   topics(): readonly string[] {
-    return this.subscriptions;
+    return this.routes.subscriptions;
   }
 
   status(): ConnectorStatus {
@@ -188,13 +154,13 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
     if (this.options.password !== undefined) opts.password = this.options.password;
     const client = connect(this.options.brokerUrl, opts);
     this.client = client;
-    client.handleMessage = (packet, callback) => this.onPublish(client, packet, callback);
+    handlePublishes(client, (packet, next) => this.onPublish(client, packet, next));
 
     client.on('connect', (connack) => {
       this.lastError = '';
       this.m.connected.set(1);
       this.log.info({ broker: this.options.brokerUrl, sessionPresent: connack.sessionPresent }, 'connected to device broker');
-      client.subscribe(this.subscriptions, { qos: 1 }, (err, granted) => {
+      client.subscribe([...this.routes.subscriptions], { qos: 1 }, (err, granted) => {
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
         if (err || refused.length > 0) {
           const reason = err ? err.message : `broker refused ${refused.join(', ')}`;
@@ -246,20 +212,20 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
     this.setStatus('stopped');
   }
 
-  private onPublish(client: MqttClient, packet: IPublishPacket, callback: (err?: Error) => void): void {
+  private onPublish(client: MqttClient, packet: IPublishPacket, callback: (ack: AckWhen) => void): void {
     if (this.stopping || client !== this.client) {
-      callback(ACK_LATER);
+      callback('later');
       return;
     }
     const topic = packet.topic;
-    const route = this.route(topic);
+    const route = this.routes.route(topic);
     if (!route) {
       this.m.messages.inc({ channel: parseDeviceTopic(topic)?.channel ?? 'unknown' });
       this.m.unknown.inc();
       this.rateLimited(`unknown:${topic}`, (suppressed) =>
         this.log.warn({ topic, suppressed }, 'message from a device that is not in the site file; add it or stop it publishing'),
       );
-      callback();
+      callback('now');
       return;
     }
     const outcome = parseDeviceMessage({
@@ -273,7 +239,7 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
       this.m.messages.inc({ channel: route.channel === 'any' ? 'telemetry' : route.channel });
       this.m.malformed.inc({ reason: outcome.reason });
       this.report(new MqttPayloadError(topic, outcome.reason, outcome.error), `malformed:${topic}:${outcome.reason}`);
-      callback();
+      callback('now');
       return;
     }
     this.m.messages.inc({ channel: outcome.events.length > 0 ? 'event' : 'telemetry' });
@@ -282,22 +248,16 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
     for (const r of outcome.readings) b.readings.push(r);
     for (const e of outcome.events) b.events.push(e);
     b.messages++;
-    if (packet.qos > 0 && packet.messageId !== undefined) b.acks.push({ messageId: packet.messageId, stream: client.stream });
+    const ack = deferredPuback(client, packet);
+    if (ack) b.acks.push(ack);
 
     if (b.messages >= this.maxBatch) this.flush();
     else this.scheduleFlush();
 
-    const next = (): void => callback(packet.qos > 0 ? ACK_LATER : undefined);
+    const next = (): void => callback(ack ? 'later' : 'now');
     // Backpressure: stop reading from the broker while the outbox is behind.
     if (this.submitsInFlight >= this.maxSubmitsInFlight && this.batch.messages >= this.maxBatch) this.held.push(next);
     else next();
-  }
-
-  private route(topic: string): Route | undefined {
-    const hit = this.exact.get(topic);
-    if (hit) return hit;
-    for (const w of this.wildcard) if (topicMatches(w.filter, topic)) return w.route;
-    return undefined;
   }
 
   private scheduleFlush(): void {
@@ -341,22 +301,8 @@ export class MqttConnector extends EventEmitter<ConnectorEvents> implements Conn
     this.settled.add(p);
   }
 
-  private acknowledge(acks: PendingAck[]): void {
-    const client = this.client;
-    if (acks.length === 0) return;
-    if (!client || !client.connected) {
-      this.m.staleAcks.inc({}, acks.length);
-      return;
-    }
-    const stream = client.stream;
-    const send = (client as unknown as { _sendPacket(packet: { cmd: 'puback'; messageId: number }): void })._sendPacket.bind(client);
-    stream.cork?.();
-    let stale = 0;
-    for (const a of acks) {
-      if (a.stream === stream) send({ cmd: 'puback', messageId: a.messageId });
-      else stale++;
-    }
-    process.nextTick(() => stream.uncork?.());
+  private acknowledge(acks: DeferredPuback[]): void {
+    const { stale } = this.client ? sendPubacks(this.client, acks) : { stale: acks.length };
     if (stale > 0) this.m.staleAcks.inc({}, stale);
   }
 

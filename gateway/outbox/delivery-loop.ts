@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import type { OutboxConsumer, OutboxRecord } from './disk-outbox.ts';
 import { ReportLimiter } from '../report-limiter.ts';
@@ -27,6 +28,8 @@ export interface DeliveryLoopOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** At most one `error` event per interval while the target stays down. Default 10,000 ms. */
   errorIntervalMs?: number;
+  /** Times the linger window and the retry back-off. Default: the system clock. */
+  clock?: Clock;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -55,10 +58,10 @@ export interface DeliveryStats {
   deliveries: number;
   deliveredRecords: number;
   failures: number;
+  /** Deliveries handed to the target and not answered yet. */
+  inFlight: number;
   lastError?: Error;
 }
-
-const LINGER_POLL_MS = 20;
 
 interface Flight {
   records: OutboxRecord[];
@@ -69,21 +72,6 @@ interface Flight {
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -104,6 +92,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly reports: ReportLimiter;
+  private readonly clock: Clock;
   private readonly log: Logger | undefined;
   private readonly metrics: { records?: Counter; deliveries?: Counter; failures?: Counter; healthy?: Gauge } = {};
 
@@ -117,6 +106,8 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   deliveries = 0;
   deliveredRecords = 0;
   failures = 0;
+  /** Deliveries handed to the target and not answered yet. */
+  inFlight = 0;
 
   constructor(opts: DeliveryLoopOptions) {
     super();
@@ -129,6 +120,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     this.initialBackoffMs = opts.backoff?.initialMs ?? 200;
     this.maxBackoffMs = opts.backoff?.maxMs ?? 10_000;
     this.reports = new ReportLimiter(opts.errorIntervalMs ?? 10_000);
+    this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     if (opts.metrics) {
       this.metrics.records = opts.metrics.counter('fm_delivery_records_total', 'Outbox records delivered to their target, per consumer.');
@@ -144,7 +136,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
   }
 
   stats(): DeliveryStats {
-    const s: DeliveryStats = { healthy: this.healthy, deliveries: this.deliveries, deliveredRecords: this.deliveredRecords, failures: this.failures };
+    const s: DeliveryStats = { healthy: this.healthy, deliveries: this.deliveries, deliveredRecords: this.deliveredRecords, failures: this.failures, inFlight: this.inFlight };
     if (this.lastError) s.lastError = this.lastError;
     return s;
   }
@@ -180,7 +172,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
           for (const f of window) {
             while (f.state === 'failed') {
               // No pause when a later delivery has just succeeded: the target is up.
-              if (this.consecutiveFailures > 0 && !(await sleep(this.backoffMs(), signal))) return;
+              if (this.consecutiveFailures > 0 && !(await this.clock.sleep(this.backoffMs(), signal))) return;
               this.issue(f);
               await f.settled;
             }
@@ -197,27 +189,27 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
           next = await this.readAfter(issuedThrough, window);
         } catch (err) {
           this.failed('read', 0, err);
-          if (!(await sleep(this.backoffMs(), signal))) return;
+          if (!(await this.clock.sleep(this.backoffMs(), signal))) return;
           continue;
         }
         const { records, full } = next;
         if (records.length === 0) {
           lingerUntil = undefined;
-          // The cursor is behind the records in flight, so waitForData would not wait.
-          if (window.length > 0) await Promise.race([(window[0] as Flight).settled, sleep(LINGER_POLL_MS, signal)]);
-          else await this.consumer.waitForData(signal);
+          // Records up to issuedThrough are in flight; the cursor is past it when the outbox dropped records.
+          await this.waitForMore(signal, Math.max(issuedThrough, this.consumer.cursor), window[0]?.settled);
           continue;
         }
         if (!full && this.lingerMs > 0 && this.consecutiveFailures === 0) {
           // Less than a full delivery waits: it grows while earlier ones are in flight, or for up to lingerMs.
+          const readThrough = (records.at(-1) as OutboxRecord).seq;
           if (window.length > 0) {
-            await Promise.race([(window[0] as Flight).settled, sleep(LINGER_POLL_MS, signal)]);
+            await this.waitForMore(signal, readThrough, (window[0] as Flight).settled);
             continue;
           }
-          lingerUntil ??= Date.now() + this.lingerMs;
-          const left = lingerUntil - Date.now();
+          lingerUntil ??= this.clock.now() + this.lingerMs;
+          const left = lingerUntil - this.clock.now();
           if (left > 0) {
-            await sleep(Math.min(left, LINGER_POLL_MS), signal);
+            await this.waitForMore(signal, readThrough, undefined, left);
             continue;
           }
         }
@@ -231,6 +223,25 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
       // Stopping: wait for what is in flight and commit what the target has, in order.
       await Promise.all(window.map((f) => f.settled));
       this.commitDone(window);
+    }
+  }
+
+  /**
+   * Waits until a record after `seq` is on disk, `settled` has settled, `ms` have passed or the
+   * loop stops, whichever comes first.
+   */
+  private async waitForMore(signal: AbortSignal, seq: number, settled?: Promise<void>, ms?: number): Promise<void> {
+    const done = new AbortController();
+    const stop = (): void => done.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    const waits: Promise<unknown>[] = [this.consumer.waitForData(done.signal, seq)];
+    if (settled) waits.push(settled);
+    if (ms !== undefined) waits.push(this.clock.sleep(ms, done.signal));
+    try {
+      await Promise.race(waits);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      done.abort();
     }
   }
 
@@ -262,6 +273,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
 
   private issue(flight: Flight): void {
     flight.state = 'flying';
+    this.inFlight++;
     let delivered: Promise<void>;
     try {
       delivered = this.deliver(flight.records);
@@ -270,10 +282,12 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
     }
     flight.settled = delivered.then(
       () => {
+        this.inFlight--;
         flight.state = 'done';
         this.succeeded(flight.records.length);
       },
       (err: unknown) => {
+        this.inFlight--;
         flight.state = 'failed';
         this.failed('deliver', flight.records.length, err);
       },

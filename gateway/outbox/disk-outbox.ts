@@ -1,13 +1,20 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../../common/logger.ts';
 import type { WhenOutboxFull } from '../../common/site/types.ts';
 import type { Counter, MetricsRegistry } from '../../common/metrics.ts';
-import { CoalescedWrite, readCursor, writeCursor } from './cursor-file.ts';
-import { lockDir } from './dir-lock.ts';
 import { ReportLimiter } from '../report-limiter.ts';
-import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frameBytes, scanFrames, writeFrame } from './record-frame.ts';
+import { ConsumerCursor } from './consumer-cursor.ts';
+import { writeCursor } from './cursor-file.ts';
+import { lockDir } from './dir-lock.ts';
+import { MemoryTail } from './memory-tail.ts';
+import { recoverOutbox, type RecoveredOutbox } from './outbox-recovery.ts';
+import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frameBytes, type OutboxRecord } from './record-frame.ts';
+import type { Segment } from './segment.ts';
+import { SegmentReader, type SegmentDamage } from './segment-reader.ts';
+import { SegmentWriter } from './segment-writer.ts';
+
+export type { OutboxRecord } from './record-frame.ts';
 
 export interface DiskOutboxOptions {
   dir: string;
@@ -24,11 +31,6 @@ export interface DiskOutboxOptions {
   metrics?: MetricsRegistry;
 }
 
-export interface OutboxRecord {
-  seq: number;
-  payload: Buffer;
-}
-
 export interface OutboxConsumer {
   readonly name: string;
   /**
@@ -42,8 +44,11 @@ export interface OutboxConsumer {
    * once; the promise resolves when the cursor is on disk, so a restart will not deliver them again.
    */
   commit(seq: number): Promise<void>;
-  /** Resolves true as soon as there is a record after the cursor; false when aborted or the outbox closes. */
-  waitForData(signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Resolves true as soon as there is a durable record after `after` (default: the cursor); false
+   * when aborted or the outbox closes.
+   */
+  waitForData(signal?: AbortSignal, after?: number): Promise<boolean>;
   /** Last delivered seq (in memory; on disk once commit resolved). */
   readonly cursor: number;
   /** Records after the cursor. */
@@ -89,117 +94,45 @@ export class OutboxFullError extends Error {
   }
 }
 
-interface Segment {
-  firstSeq: number;
-  /** Seq of the last durable record; firstSeq - 1 while there is none. */
-  lastSeq: number;
-  /** File size including frames being written. */
-  bytes: number;
-  /** File size up to the last fdatasync. */
-  durableBytes: number;
-  path: string;
-  fh?: FileHandle;
-  /** Every ~1 MiB: seq of the frame starting at offset, for seeking without a full scan. */
-  index: { seq: number; offset: number }[];
-  /** No more writes: a newer segment is the active one, or a write to it failed. */
-  sealed: boolean;
-  /** Written to right now. */
-  inFlight: boolean;
-}
-
-interface PendingAppend {
-  payload: Buffer;
-  resolve: (seq: number) => void;
-  reject: (err: Error) => void;
-}
-
-interface DiskReader {
-  segment: Segment;
-  fh: FileHandle;
-  offset: number;
-  nextSeq: number;
-}
-
-interface ConsumerState {
-  name: string;
-  /** Delivered up to here (in memory). */
-  cursor: number;
-  /** Delivered up to here (on disk). */
-  persisted: number;
-  droppedRecords: number;
-  droppedBytes: number;
-  persist: CoalescedWrite;
-  reader?: DiskReader;
-  waiters: Set<(data: boolean) => void>;
+interface Consumer {
+  cursor: ConsumerCursor;
+  reader: SegmentReader;
   handle: OutboxConsumer;
 }
 
-const SEGMENT_SUFFIX = '.seg';
-const INDEX_EVERY_BYTES = 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
 const WARN_INTERVAL_MS = 10_000;
 const CONSUMER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-function segmentName(firstSeq: number): string {
-  return `${String(firstSeq).padStart(20, '0')}${SEGMENT_SUFFIX}`;
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
 
 /**
  * Durable queue between ingest and the delivery targets (reading store, upstream broker).
  * Records are appended to segment files and acknowledged once fdatasync returns; appends that
  * arrive while a sync runs are written and synced together (group commit). Each consumer reads
  * in seq order from its own cursor; segments every consumer has passed are deleted.
+ *
+ * The parts: outbox-recovery.ts (what the directory holds at open), segment-writer.ts (appends,
+ * group commit, full policy, deletes), memory-tail.ts (the newest records in memory),
+ * segment-reader.ts (a consumer behind the memory tail reads the files), consumer-cursor.ts.
  */
 export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
   readonly dir: string;
   readonly maxBytes: number;
   readonly whenFull: WhenOutboxFull;
   readonly segmentBytes: number;
-  private readonly memoryTailBytes: number;
   private readonly log: Logger | undefined;
-
-  private readonly segments: Segment[] = [];
-  private active: Segment | undefined;
-  /** Sum of `bytes` over `segments`. */
-  private segmentsBytes = 0;
-  private nextSeq = 1;
-  private lastDurableSeq = 0;
-
-  private pending: PendingAppend[] = [];
-  private pendingBytes = 0;
-  private flushing: Promise<void> | undefined;
-  private readonly toDelete: Segment[] = [];
-
-  /** Durable records with seq > tailAfter, oldest first from tailHead. */
-  private tail: OutboxRecord[] = [];
-  private tailHead = 0;
-  private tailBytes = 0;
-  private tailAfter = 0;
-
-  private readonly consumers = new Map<string, ConsumerState>();
+  private readonly writer: SegmentWriter;
+  private readonly tail: MemoryTail;
+  private readonly consumers = new Map<string, Consumer>();
   private appendedRecords = 0;
   private rejectedRecords = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
   private readonly fullReport = new ReportLimiter(WARN_INTERVAL_MS);
   private readonly errorReport = new ReportLimiter(WARN_INTERVAL_MS);
-  private readonly counters: {
-    appended?: Counter;
-    rejected?: Counter;
-    dropped?: Counter;
-    droppedBytes?: Counter;
-  } = {};
+  private readonly counters: { appended?: Counter; rejected?: Counter; dropped?: Counter; droppedBytes?: Counter } = {};
 
   private constructor(
     opts: DiskOutboxOptions,
+    recovered: RecoveredOutbox,
     private readonly dirHandle: FileHandle,
     private readonly unlock: () => Promise<void>,
   ) {
@@ -208,8 +141,22 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
     this.maxBytes = opts.maxBytes;
     this.whenFull = opts.whenFull;
     this.segmentBytes = Math.max(FRAME_HEADER_BYTES, Math.min(opts.segmentBytes ?? 16 * 1024 * 1024, Math.floor(opts.maxBytes / 4)));
-    this.memoryTailBytes = opts.memoryTailBytes ?? Math.min(64 * 1024 * 1024, opts.maxBytes);
     this.log = opts.logger;
+    this.tail = new MemoryTail(opts.memoryTailBytes ?? Math.min(64 * 1024 * 1024, opts.maxBytes), recovered.nextSeq - 1);
+    this.writer = new SegmentWriter({
+      dir: opts.dir,
+      dirHandle,
+      maxBytes: opts.maxBytes,
+      whenFull: opts.whenFull,
+      segmentBytes: this.segmentBytes,
+      segments: recovered.segments,
+      nextSeq: recovered.nextSeq,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      onDurable: (records) => this.onDurable(records),
+      onDropped: (segment) => this.onDropped(segment),
+      onError: (err) => this.emitError(err),
+    });
+    for (const [name, cursor] of recovered.cursors) this.addConsumer(name, cursor);
   }
 
   static async open(opts: DiskOutboxOptions): Promise<DiskOutbox> {
@@ -224,8 +171,17 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
     let dirHandle: FileHandle | undefined;
     try {
       dirHandle = await open(opts.dir, 'r');
-      const outbox = new DiskOutbox(opts, dirHandle, unlock);
-      await outbox.load(opts.consumers);
+      const recovered = await recoverOutbox(opts.dir, opts.consumers, opts.logger);
+      const outbox = new DiskOutbox(opts, recovered, dirHandle, unlock);
+      outbox.collectDelivered();
+      await outbox.writer.flush();
+      const segments = outbox.writer.segments;
+      if (segments.length) {
+        opts.logger?.info(
+          { dir: opts.dir, segments: segments.length, bytes: outbox.writer.bytes, firstSeq: segments[0]?.firstSeq, lastSeq: outbox.writer.lastSeq },
+          'outbox opened with records to deliver',
+        );
+      }
       if (opts.metrics) outbox.registerMetrics(opts.metrics);
       return outbox;
     } catch (err) {
@@ -247,7 +203,7 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
       this.countRejected();
       return Promise.reject(new RangeError(`outbox record of ${payload.length} bytes is larger than the outbox (gateway.outbox.maxBytes ${this.maxBytes})`));
     }
-    if (!this.makeRoom(size)) {
+    if (!this.writer.makeRoom(size)) {
       this.countRejected();
       const held = this.fullReport.take();
       if (held !== undefined) {
@@ -255,11 +211,7 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
       }
       return Promise.reject(new OutboxFullError(this.maxBytes, size));
     }
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ payload, resolve, reject });
-      this.pendingBytes += size;
-      this.kick();
-    });
+    return this.writer.append(payload);
   }
 
   consumer(name: string): OutboxConsumer {
@@ -271,14 +223,14 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
   stats(): OutboxStats {
     const consumers: Record<string, OutboxConsumerStats> = {};
     let droppedRecords = 0;
-    for (const c of this.consumers.values()) {
-      consumers[c.name] = { cursor: c.cursor, pendingRecords: this.pendingAfter(c.cursor), droppedRecords: c.droppedRecords, droppedBytes: c.droppedBytes };
+    for (const { cursor: c } of this.consumers.values()) {
+      consumers[c.name] = { cursor: c.cursor, pendingRecords: this.writer.recordsAfter(c.cursor), droppedRecords: c.droppedRecords, droppedBytes: c.droppedBytes };
       droppedRecords += c.droppedRecords;
     }
     return {
-      bytes: this.segmentsBytes,
-      segments: this.segments.length,
-      lastSeq: this.lastDurableSeq,
+      bytes: this.writer.bytes,
+      segments: this.writer.segments.length,
+      lastSeq: this.writer.lastSeq,
       appendedRecords: this.appendedRecords,
       rejectedRecords: this.rejectedRecords,
       droppedRecords,
@@ -290,129 +242,47 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing = true;
-      while (this.flushing) await this.flushing;
+      await this.writer.flush();
       for (const c of this.consumers.values()) {
-        await c.persist.idle();
-        for (const w of c.waiters) w(false);
-        c.waiters.clear();
-        await c.reader?.fh.close().catch(() => undefined);
-        c.reader = undefined;
+        await c.cursor.idle();
+        c.cursor.wake(false);
+        await c.reader.close();
       }
       this.collectDelivered();
-      await this.housekeep();
-      for (const s of this.segments) {
-        await s.fh?.close().catch(() => undefined);
-        s.fh = undefined;
-      }
+      await this.writer.close();
       await this.dirHandle.close();
       await this.unlock();
     })();
     return this.closed;
   }
 
-  // ---- opening
-
-  private async load(consumerNames: string[]): Promise<void> {
-    let maxCursor = 0;
-    for (const name of consumerNames) {
-      let cursor = 0;
-      try {
-        cursor = (await readCursor(this.dir, name)) ?? 0;
-      } catch (err) {
-        // Starting over redelivers (the targets are idempotent); guessing ahead would lose readings.
-        this.log?.error({ err, consumer: name }, 'outbox cursor unreadable; delivering this consumer from the oldest record');
-      }
-      maxCursor = Math.max(maxCursor, cursor);
-      this.addConsumer(name, cursor);
-    }
-
-    const files = (await readdir(this.dir)).sort();
-    for (const f of files) if (f.endsWith('.tmp')) await unlink(join(this.dir, f)).catch(() => undefined);
-    const segFiles = files.filter((f) => /^\d{20}\.seg$/.test(f));
-    for (const f of segFiles) {
-      const seg = await this.loadSegment(join(this.dir, f), Number.parseInt(f, 10));
-      if (!seg) continue;
-      const prev = this.segments.at(-1);
-      if (prev && seg.firstSeq <= prev.lastSeq) {
-        this.log?.error({ file: seg.path, firstSeq: seg.firstSeq, previousLastSeq: prev.lastSeq }, 'outbox segment overlaps the one before it; leaving it out');
-        continue;
-      }
-      this.segments.push(seg);
-      this.segmentsBytes += seg.bytes;
-    }
-    const last = this.segments.at(-1);
-    this.lastDurableSeq = last ? last.lastSeq : 0;
-    // Seqs only grow, also when every segment is gone, so a cursor never points past new records.
-    this.nextSeq = Math.max(this.lastDurableSeq, maxCursor) + 1;
-    this.tailAfter = this.nextSeq - 1;
-    this.collectDelivered();
-    while (this.flushing) await this.flushing;
-    if (this.segments.length) {
-      this.log?.info({ dir: this.dir, segments: this.segments.length, bytes: this.segmentsBytes, firstSeq: this.segments[0]?.firstSeq, lastSeq: this.lastDurableSeq }, 'outbox opened with records to deliver');
-    }
-  }
-
-  private async loadSegment(path: string, firstSeq: number): Promise<Segment | undefined> {
-    const buf = await readFile(path);
-    const seg: Segment = { firstSeq, lastSeq: firstSeq - 1, bytes: 0, durableBytes: 0, path, index: [], sealed: true, inFlight: false };
-    let indexed = -INDEX_EVERY_BYTES;
-    const scan = scanFrames(buf, 0, firstSeq, (seq, payloadStart) => {
-      const offset = payloadStart - FRAME_HEADER_BYTES;
-      if (offset - indexed >= INDEX_EVERY_BYTES) {
-        seg.index.push({ seq, offset });
-        indexed = offset;
-      }
-    });
-    if (scan.end < buf.length) {
-      // A torn tail: the write was never acknowledged (its fdatasync did not return), so it is not ours to keep.
-      this.log?.warn({ file: path, validBytes: scan.end, droppedBytes: buf.length - scan.end, lastSeq: scan.lastSeq, reason: scan.problem }, 'outbox segment has a torn tail; truncating it');
-      const fh = await open(path, 'r+');
-      try {
-        await fh.truncate(scan.end);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-    }
-    if (scan.lastSeq < firstSeq) {
-      await unlink(path);
-      return undefined;
-    }
-    seg.lastSeq = scan.lastSeq;
-    seg.bytes = seg.durableBytes = scan.end;
-    return seg;
-  }
-
-  private addConsumer(name: string, cursor: number): void {
-    const state: ConsumerState = {
+  private addConsumer(name: string, at: number): void {
+    const cursor = new ConsumerCursor(
       name,
-      cursor,
-      persisted: cursor,
-      droppedRecords: 0,
-      droppedBytes: 0,
-      persist: new CoalescedWrite(async () => {
-        const seq = state.cursor;
-        await writeCursor(this.dir, this.dirHandle, name, seq);
-        state.persisted = Math.max(state.persisted, seq);
-        this.collectDelivered();
-      }),
-      waiters: new Set(),
-      handle: undefined as unknown as OutboxConsumer,
-    };
-    const outbox = this;
-    state.handle = {
+      at,
+      (seq) => writeCursor(this.dir, this.dirHandle, name, seq),
+      () => this.collectDelivered(),
+    );
+    const reader = new SegmentReader(
+      this.writer.segments,
+      () => cursor.cursor,
+      (damage) => this.onDamage(cursor, damage),
+    );
+    const writer = this.writer;
+    const handle: OutboxConsumer = {
       name,
-      read: (maxRecords, maxBytes) => this.read(state, maxRecords, maxBytes),
-      commit: (seq) => this.commit(state, seq),
-      waitForData: (signal) => this.waitForData(state, signal),
+      read: (maxRecords, maxBytes) => this.read(consumer, maxRecords, maxBytes),
+      commit: (seq) => this.commit(cursor, seq),
+      waitForData: (signal, after) => this.waitForData(cursor, signal, after),
       get cursor() {
-        return state.cursor;
+        return cursor.cursor;
       },
       get pending() {
-        return outbox.pendingAfter(state.cursor);
+        return writer.recordsAfter(cursor.cursor);
       },
     };
-    this.consumers.set(name, state);
+    const consumer: Consumer = { cursor, reader, handle };
+    this.consumers.set(name, consumer);
   }
 
   private registerMetrics(metrics: MetricsRegistry): void {
@@ -423,412 +293,89 @@ export class DiskOutbox extends EventEmitter<DiskOutboxEvents> {
     this.counters.dropped = metrics.counter('fm_outbox_dropped_records_total', 'Undelivered records deleted to make room (whenFull: drop-oldest), per consumer.');
     this.counters.droppedBytes = metrics.counter('fm_outbox_dropped_bytes_total', 'Undelivered bytes deleted to make room (whenFull: drop-oldest), per consumer.');
     metrics.onCollect(() => {
-      bytes.set(this.segmentsBytes);
-      for (const c of this.consumers.values()) pending.set(this.pendingAfter(c.cursor), { consumer: c.name });
+      bytes.set(this.writer.bytes);
+      for (const { cursor: c } of this.consumers.values()) pending.set(this.writer.recordsAfter(c.cursor), { consumer: c.name });
     });
   }
-
-  // ---- appending
 
   private countRejected(): void {
     this.rejectedRecords++;
     this.counters.rejected?.inc();
   }
 
-  /** Frees space for `size` more bytes if whenFull allows; false when the record must be refused. */
-  private makeRoom(size: number): boolean {
-    while (this.segmentsBytes + this.pendingBytes + size > this.maxBytes) {
-      if (this.whenFull === 'reject-new') return false;
-      const oldest = this.segments[0];
-      // Only whole, durable segments go; records still being written are never dropped under their writer.
-      if (!oldest || oldest.inFlight || oldest.lastSeq < oldest.firstSeq) return false;
-      if (oldest === this.active) {
-        oldest.sealed = true;
-        this.active = undefined;
-      }
-      this.dropSegment(oldest);
-    }
-    return true;
+  private minCursor(which: 'cursor' | 'persisted'): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const { cursor: c } of this.consumers.values()) min = Math.min(min, c[which]);
+    return min;
   }
 
-  private dropSegment(seg: Segment): void {
-    this.removeSegment(seg);
+  private onDurable(records: OutboxRecord[]): void {
+    for (const r of records) this.tail.push(r);
+    this.appendedRecords += records.length;
+    this.counters.appended?.inc({}, records.length);
+    this.tail.trim(this.minCursor('cursor'));
+    for (const { cursor: c } of this.consumers.values()) c.wake(true);
+  }
+
+  private onDropped(seg: Segment): void {
     const records = seg.lastSeq - seg.firstSeq + 1;
     let total = 0;
-    for (const c of this.consumers.values()) {
+    for (const { cursor: c } of this.consumers.values()) {
       if (c.cursor >= seg.lastSeq) continue;
       const lost = seg.lastSeq - Math.max(c.cursor, seg.firstSeq - 1);
       const lostBytes = c.cursor < seg.firstSeq ? seg.bytes : Math.round((seg.bytes * lost) / records);
-      c.droppedRecords += lost;
-      c.droppedBytes += lostBytes;
-      c.cursor = seg.lastSeq;
+      c.lose(lost, lostBytes, seg.lastSeq);
       total += lost;
       this.counters.dropped?.inc({ consumer: c.name }, lost);
       this.counters.droppedBytes?.inc({ consumer: c.name }, lostBytes);
     }
-    this.trimTail();
+    this.tail.trim(this.minCursor('cursor'));
     const held = this.fullReport.take();
     if (held !== undefined) {
-      const dropped = Object.fromEntries([...this.consumers.values()].map((c) => [c.name, c.droppedRecords]));
+      const dropped = Object.fromEntries([...this.consumers.values()].map(({ cursor: c }) => [c.name, c.droppedRecords]));
       this.log?.warn(
         { maxBytes: this.maxBytes, segment: seg.path, records: total, droppedRecordsTotal: dropped, heldBackReports: held },
         'outbox full: dropped the oldest undelivered records (gateway.outbox.whenFull: drop-oldest)',
       );
     }
-    this.kick();
   }
 
-  private removeSegment(seg: Segment): void {
-    const i = this.segments.indexOf(seg);
-    if (i < 0) return;
-    this.segments.splice(i, 1);
-    this.segmentsBytes -= seg.bytes;
-    this.toDelete.push(seg);
+  /** A segment that passed its check at open went bad on disk: the consumer skips the rest of it, counted as dropped. */
+  private onDamage(c: ConsumerCursor, { segment, offset, problem, lostRecords }: SegmentDamage): void {
+    this.log?.error({ file: segment.path, offset, problem, consumer: c.name, lostRecords }, 'outbox segment is damaged; skipping the rest of it');
+    this.emitError(new Error(`outbox segment ${segment.path} is damaged at byte ${offset} (${problem}); ${lostRecords} records skipped for ${c.name}`));
+    c.lose(lostRecords, 0, segment.lastSeq);
+    this.counters.dropped?.inc({ consumer: c.name }, lostRecords);
   }
 
-  private kick(): void {
-    if (this.flushing) return;
-    // A microtask, not a timer: an idle outbox writes at once, and appends made in the same tick share the sync.
-    this.flushing = Promise.resolve()
-      .then(() => this.flushLoop())
-      .catch((err: unknown) => {
-        this.log?.error({ err }, 'outbox writer failed');
-        this.emitError(toError(err));
-      })
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.pending.length || this.toDelete.length) this.kick();
-      });
-  }
-
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length || this.toDelete.length) {
-      if (this.pending.length) {
-        const batch = this.pending;
-        this.pending = [];
-        await this.writeBatch(batch);
-      }
-      await this.housekeep();
-    }
-  }
-
-  private newSegment(): Segment {
-    const seg: Segment = {
-      firstSeq: this.nextSeq,
-      lastSeq: this.nextSeq - 1,
-      bytes: 0,
-      durableBytes: 0,
-      path: join(this.dir, segmentName(this.nextSeq)),
-      index: [],
-      sealed: false,
-      inFlight: false,
-    };
-    this.segments.push(seg);
-    this.active = seg;
-    return seg;
-  }
-
-  private async writeBatch(batch: PendingAppend[]): Promise<void> {
-    // Seqs are given here, in append order, so a failed write leaves no gap inside a segment.
-    const runs: { seg: Segment; appends: PendingAppend[]; firstSeq: number; bytes: number }[] = [];
-    let run: (typeof runs)[number] | undefined;
-    for (const a of batch) {
-      const size = frameBytes(a.payload.length);
-      let seg = this.active;
-      if (!seg || seg.sealed || (seg.bytes > 0 && seg.bytes + size > this.segmentBytes)) {
-        if (seg) seg.sealed = true;
-        seg = this.newSegment();
-      }
-      if (run?.seg !== seg) {
-        run = { seg, appends: [], firstSeq: this.nextSeq, bytes: 0 };
-        runs.push(run);
-        seg.inFlight = true;
-      }
-      run.appends.push(a);
-      run.bytes += size;
-      seg.bytes += size;
-      this.segmentsBytes += size;
-      this.pendingBytes -= size;
-      this.nextSeq++;
-    }
-    for (const r of runs) await this.writeRun(r.seg, r.appends, r.firstSeq, r.bytes);
-  }
-
-  private async writeRun(seg: Segment, appends: PendingAppend[], firstSeq: number, bytes: number): Promise<void> {
-    const buf = Buffer.allocUnsafe(bytes);
-    const offsets = new Array<number>(appends.length);
-    let pos = 0;
-    for (let i = 0; i < appends.length; i++) {
-      offsets[i] = pos;
-      pos = writeFrame(buf, pos, firstSeq + i, (appends[i] as PendingAppend).payload);
-    }
-    try {
-      let created = false;
-      if (!seg.fh) {
-        seg.fh = await open(seg.path, 'a');
-        created = true;
-      }
-      for (let done = 0; done < buf.length; ) done += (await seg.fh.write(buf, done, buf.length - done)).bytesWritten;
-      await seg.fh.datasync();
-      // The new file's directory entry must be durable too, or a power loss could take the whole segment.
-      if (created) await this.dirHandle.sync();
-    } catch (err) {
-      await this.failRun(seg, appends, bytes, toError(err));
-      return;
-    } finally {
-      seg.inFlight = false;
-    }
-    const base = seg.durableBytes;
-    for (let i = 0; i < appends.length; i++) {
-      const offset = offsets[i] as number;
-      const seq = firstSeq + i;
-      const payload = buf.subarray(offset + FRAME_HEADER_BYTES, (offsets[i + 1] ?? buf.length) as number);
-      if (base + offset - (seg.index.at(-1)?.offset ?? -INDEX_EVERY_BYTES) >= INDEX_EVERY_BYTES) seg.index.push({ seq, offset: base + offset });
-      this.tail.push({ seq, payload });
-      this.tailBytes += payload.length;
-    }
-    seg.durableBytes += buf.length;
-    seg.lastSeq = firstSeq + appends.length - 1;
-    this.lastDurableSeq = seg.lastSeq;
-    this.appendedRecords += appends.length;
-    this.counters.appended?.inc({}, appends.length);
-    if (seg.sealed && seg.fh && !seg.inFlight) {
-      const fh = seg.fh;
-      seg.fh = undefined;
-      await fh.close().catch(() => undefined);
-    }
-    this.trimTail();
-    for (let i = 0; i < appends.length; i++) (appends[i] as PendingAppend).resolve(firstSeq + i);
-    for (const c of this.consumers.values()) {
-      for (const w of c.waiters) w(true);
-      c.waiters.clear();
-    }
-  }
-
-  private async failRun(seg: Segment, appends: PendingAppend[], bytes: number, err: Error): Promise<void> {
-    // After a failed write or fdatasync the file's tail is unknown (the kernel may have dropped the
-    // pages): cut it back to what was synced and write on in a fresh segment.
-    seg.bytes -= bytes;
-    this.segmentsBytes -= bytes;
-    seg.sealed = true;
-    if (this.active === seg) this.active = undefined;
-    await seg.fh?.truncate(seg.durableBytes).catch(() => undefined);
-    if (seg.durableBytes === 0) this.removeSegment(seg);
-    this.log?.error({ err, file: seg.path, records: appends.length }, 'outbox write failed; refusing these records');
-    this.emitError(err);
-    for (const a of appends) a.reject(err);
-  }
-
-  /** Closes and deletes removed segments. Runs inside the flush loop, so never under a write. */
-  private async housekeep(): Promise<void> {
-    while (this.toDelete.length) {
-      const seg = this.toDelete.shift() as Segment;
-      const fh = seg.fh;
-      seg.fh = undefined;
-      await fh?.close().catch(() => undefined);
-      try {
-        await unlink(seg.path);
-      } catch (err) {
-        if (!isNotFound(err)) {
-          this.log?.error({ err, file: seg.path }, 'outbox could not delete a segment file');
-          this.emitError(toError(err));
-        }
-      }
-    }
-  }
-
-  // ---- consuming
-
-  private pendingAfter(cursor: number): number {
-    let n = 0;
-    for (const s of this.segments) if (s.lastSeq > cursor) n += s.lastSeq - Math.max(cursor, s.firstSeq - 1);
-    return n;
-  }
-
-  private trimTail(): void {
-    let min = Number.POSITIVE_INFINITY;
-    for (const c of this.consumers.values()) min = Math.min(min, c.cursor);
-    const tail = this.tail;
-    while (this.tailHead < tail.length) {
-      const r = tail[this.tailHead] as OutboxRecord;
-      if (r.seq > min && this.tailBytes <= this.memoryTailBytes) break;
-      this.tailBytes -= r.payload.length;
-      this.tailAfter = r.seq;
-      this.tailHead++;
-    }
-    if (this.tailHead > 4096 && this.tailHead * 2 > tail.length) {
-      this.tail = tail.slice(this.tailHead);
-      this.tailHead = 0;
-    }
-  }
-
-  private async read(c: ConsumerState, maxRecords: number, maxBytes = Number.POSITIVE_INFINITY): Promise<OutboxRecord[]> {
+  private async read({ cursor: c, reader }: Consumer, maxRecords: number, maxBytes = Number.POSITIVE_INFINITY): Promise<OutboxRecord[]> {
     if (this.closing) throw new Error(`outbox ${this.dir} is closed`);
     if (!(maxRecords >= 1)) throw new RangeError(`maxRecords must be at least 1, got ${maxRecords}`);
     const after = c.cursor;
-    if (after >= this.tailAfter) return this.readTail(after, maxRecords, maxBytes);
-    return this.readDisk(c, after, maxRecords, maxBytes);
+    if (after >= this.tail.after) return this.tail.read(after, maxRecords, maxBytes);
+    return reader.read(after, maxRecords, maxBytes);
   }
 
-  private readTail(after: number, maxRecords: number, maxBytes: number): OutboxRecord[] {
-    const tail = this.tail;
-    let lo = this.tailHead;
-    let hi = tail.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((tail[mid] as OutboxRecord).seq <= after) lo = mid + 1;
-      else hi = mid;
+  private commit(c: ConsumerCursor, seq: number): Promise<void> {
+    if (!Number.isSafeInteger(seq) || seq > this.writer.lastSeq) {
+      return Promise.reject(new RangeError(`cannot commit seq ${seq} for ${c.name}: the newest record is ${this.writer.lastSeq}`));
     }
-    const out: OutboxRecord[] = [];
-    let bytes = 0;
-    for (let i = lo; i < tail.length && out.length < maxRecords; i++) {
-      const r = tail[i] as OutboxRecord;
-      if (out.length > 0 && bytes + r.payload.length > maxBytes) break;
-      bytes += r.payload.length;
-      out.push(r);
-    }
-    return out;
-  }
-
-  private async readDisk(c: ConsumerState, after: number, maxRecords: number, maxBytes: number): Promise<OutboxRecord[]> {
-    for (;;) {
-      const seg = this.segments.find((s) => s.lastSeq > after);
-      if (!seg) {
-        await this.closeReader(c);
-        return [];
-      }
-      try {
-        const out = await this.readSegment(c, seg, after, maxRecords, maxBytes);
-        if (out.length === 0 && c.cursor === after && c.reader) this.skipDamage(c, seg, c.reader, 'records missing');
-        return out;
-      } catch (err) {
-        await this.closeReader(c);
-        // Deleted under us (dropped to make room, or delivered by every consumer): look again.
-        if (isNotFound(err) && !this.segments.includes(seg)) continue;
-        throw err;
-      }
-    }
-  }
-
-  private async closeReader(c: ConsumerState): Promise<void> {
-    const r = c.reader;
-    c.reader = undefined;
-    await r?.fh.close().catch(() => undefined);
-  }
-
-  private async readSegment(c: ConsumerState, seg: Segment, after: number, maxRecords: number, maxBytes: number): Promise<OutboxRecord[]> {
-    let r = c.reader;
-    if (r?.segment !== seg) {
-      await this.closeReader(c);
-      r = c.reader = { segment: seg, fh: await open(seg.path, 'r'), offset: 0, nextSeq: seg.firstSeq };
-    }
-    let mark = { seq: seg.firstSeq, offset: 0 };
-    for (const m of seg.index) {
-      if (m.seq > after + 1) break;
-      mark = m;
-    }
-    if (r.nextSeq > after + 1 || mark.seq > r.nextSeq) {
-      r.offset = mark.offset;
-      r.nextSeq = mark.seq;
-    }
-    const out: OutboxRecord[] = [];
-    let bytes = 0;
-    let need = READ_CHUNK_BYTES;
-    while (out.length < maxRecords && r.offset < seg.durableBytes) {
-      const want = Math.min(seg.durableBytes - r.offset, Math.max(need, READ_CHUNK_BYTES));
-      const buf = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await r.fh.read(buf, got, want - got, r.offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      const chunk = buf.subarray(0, got);
-      let full = false;
-      const scan = scanFrames(chunk, 0, r.nextSeq, (seq, start, end) => {
-        if (seq > after) {
-          if (out.length >= maxRecords || (out.length > 0 && bytes + end - start > maxBytes)) {
-            full = true;
-            return false;
-          }
-          bytes += end - start;
-          out.push({ seq, payload: chunk.subarray(start, end) });
-        }
-      });
-      r.offset += scan.end;
-      r.nextSeq = scan.lastSeq + 1;
-      if (full) break;
-      const partial = chunk.subarray(scan.end);
-      // Durable bytes end on a frame boundary: a frame cut by the chunk is read whole next time, anything else is damage.
-      if (scan.problem === 'incomplete' && got === want && r.offset + partial.length < seg.durableBytes) {
-        need = partial.length >= FRAME_HEADER_BYTES ? frameBytes(partial.readUInt32LE(4)) : FRAME_HEADER_BYTES;
-        continue;
-      }
-      if (scan.problem || got < want) {
-        this.skipDamage(c, seg, r, scan.problem ?? 'file shorter than expected');
-        break;
-      }
-      need = READ_CHUNK_BYTES;
-    }
-    return out;
-  }
-
-  /**
-   * A segment that passed its check at open went bad on disk. Frames cannot be found again after a
-   * bad one, so this consumer skips to the end of the segment and counts the skipped records as dropped.
-   */
-  private skipDamage(c: ConsumerState, seg: Segment, r: DiskReader, problem: string): void {
-    const lost = Math.max(0, seg.lastSeq - Math.max(c.cursor, r.nextSeq - 1));
-    this.log?.error({ file: seg.path, offset: r.offset, problem, consumer: c.name, lostRecords: lost }, 'outbox segment is damaged; skipping the rest of it');
-    this.emitError(new Error(`outbox segment ${seg.path} is damaged at byte ${r.offset} (${problem}); ${lost} records skipped for ${c.name}`));
-    c.droppedRecords += lost;
-    this.counters.dropped?.inc({ consumer: c.name }, lost);
-    c.cursor = Math.max(c.cursor, seg.lastSeq);
-    r.offset = seg.durableBytes;
-    r.nextSeq = seg.lastSeq + 1;
-  }
-
-  private commit(c: ConsumerState, seq: number): Promise<void> {
-    if (!Number.isSafeInteger(seq) || seq > this.lastDurableSeq) {
-      return Promise.reject(new RangeError(`cannot commit seq ${seq} for ${c.name}: the newest record is ${this.lastDurableSeq}`));
-    }
-    if (seq > c.cursor) {
-      c.cursor = seq;
-      this.trimTail();
-    }
+    if (c.advance(seq)) this.tail.trim(this.minCursor('cursor'));
     if (seq <= c.persisted) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error(`outbox ${this.dir} is closed`));
-    return c.persist.request();
+    return c.persist();
   }
 
-  private waitForData(c: ConsumerState, signal?: AbortSignal): Promise<boolean> {
+  private waitForData(c: ConsumerCursor, signal?: AbortSignal, after = c.cursor): Promise<boolean> {
     if (this.closing || signal?.aborted) return Promise.resolve(false);
-    if (c.cursor < this.lastDurableSeq) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = (data: boolean): void => {
-        c.waiters.delete(done);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(data);
-      };
-      const onAbort = (): void => done(false);
-      c.waiters.add(done);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (after < this.writer.lastSeq) return Promise.resolve(true);
+    return c.waitForData(signal);
   }
 
   /** Deletes segments every consumer has delivered and persisted. */
   private collectDelivered(): void {
     if (this.consumers.size === 0) return;
-    let min = Number.POSITIVE_INFINITY;
-    for (const c of this.consumers.values()) min = Math.min(min, c.persisted);
-    let removed = false;
-    for (;;) {
-      const seg = this.segments[0];
-      if (!seg || seg === this.active || seg.inFlight || seg.lastSeq > min) break;
-      this.removeSegment(seg);
-      removed = true;
-    }
-    if (removed && !this.closing) this.kick();
+    this.writer.releaseDelivered(this.minCursor('persisted'));
   }
 
   private emitError(err: Error): void {

@@ -13,6 +13,13 @@ import { crc32 } from 'node:zlib';
  * power loss) never passes for a record.
  */
 export const FRAME_HEADER_BYTES = 16;
+
+/** An outbox record: its sequence number and the payload appended. */
+export interface OutboxRecord {
+  seq: number;
+  payload: Buffer;
+}
+
 /** Larger lengths can only be garbage. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 

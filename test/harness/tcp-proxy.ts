@@ -10,12 +10,23 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A loopback TCP hop to `target` (an mqtt:// or similar URL) that a test can cut. */
-export async function startTcpProxy(target: string): Promise<TcpProxy> {
+export type ProxyDirection = 'to-target' | 'to-client';
+
+/**
+ * A loopback TCP hop to `target` (an mqtt:// or similar URL) that a test can cut. `observe` sees
+ * every chunk passing, with the number of its connection (1, 2, ... in the order they were accepted).
+ */
+export async function startTcpProxy(target: string, observe?: (connection: number, direction: ProxyDirection, chunk: Buffer) => void): Promise<TcpProxy> {
   const to = new URL(target);
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server: Server = createServer((inbound) => {
     const outbound = connect(Number(to.port), to.hostname);
+    if (observe) {
+      const connection = ++connections;
+      inbound.on('data', (chunk: Buffer) => observe(connection, 'to-target', chunk));
+      outbound.on('data', (chunk: Buffer) => observe(connection, 'to-client', chunk));
+    }
     for (const s of [inbound, outbound]) {
       sockets.add(s);
       s.on('error', () => undefined);
