@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { ModbusConnectionConfig } from '../../common/site/types.ts';
+import type { ModbusConnectionConfig } from '../../common/protocols/modbus.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
