@@ -1,37 +1,27 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ModbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { decodeValue } from '../common/register-codec.ts';
-import { DEMO_SITE_FILE, parseSiteConfig } from '../common/site/load.ts';
+import { parseSiteConfig } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
 import { ManualClock } from '../devices/clock.ts';
 import { startEstate, type RunningEstate } from '../devices/estate-simulator.ts';
 import { runDevices } from '../devices/main.ts';
 import { SCENARIO_NAMES } from '../devices/scenarios.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
-import { freePort, waitFor } from './harness/ports.ts';
+import { waitFor } from './harness/ports.ts';
+import { demoSiteOnFreePorts } from './harness/demo-site.ts';
 import { hasSocat, startSerialPair, type SerialPair } from './harness/socat.ts';
 
 interface Received {
   topic: string;
   payload: Record<string, unknown>;
   qos: number;
-}
-
-/** The demo estate with its Modbus connections moved to free loopback ports. */
-async function demoSiteRaw(): Promise<{ raw: Record<string, any>; ports: Record<string, number> }> {
-  const raw = parse(await readFile(DEMO_SITE_FILE, 'utf8')) as Record<string, any>;
-  const ports: Record<string, number> = {};
-  for (const c of raw.modbus.connections) {
-    c.tcp.port = await freePort();
-    ports[c.id] = c.tcp.port;
-  }
-  return { raw, ports };
 }
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
@@ -84,7 +74,7 @@ describe('estate simulator over real sockets', () => {
     await new Promise<void>((resolve) => subscriber.once('connect', () => resolve()));
     subscriber.on('message', (topic, payload, packet) => received.push({ topic, payload: JSON.parse(payload.toString()), qos: packet.qos }));
     await subscriber.subscribeAsync('site/#', { qos: 1 });
-    const demo = await demoSiteRaw();
+    const demo = await demoSiteOnFreePorts();
     ports = demo.ports;
     site = parseSiteConfig(demo.raw, 'demo-estate (test ports)');
     estate = await startEstate({ site, brokerUrl: broker.url, clock, telemetryIntervalMs: TELEMETRY_MS, seed: 5 });
@@ -358,7 +348,7 @@ describe('estate simulator over real sockets', () => {
     it('serves the site file given by --site on its ports, the broker from MQTT_URL, and stops cleanly', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'fm-devices-'));
       tmpDirs.push(dir);
-      const { raw, ports: cliPorts } = await demoSiteRaw();
+      const { raw, ports: cliPorts } = await demoSiteOnFreePorts();
       const file = join(dir, 'site.yaml');
       await writeFile(file, stringify(raw));
       const since = received.length;
