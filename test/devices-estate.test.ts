@@ -1,10 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import ModbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { dataItem, decodeDataItem, readAnswer, readRequest } from '../common/dlt645/data-items.ts';
+import { FrameReader, encodeFrame } from '../common/dlt645/frame.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { decodeValue } from '../common/register-codec.ts';
 import { parseSiteConfig } from '../common/site/load.ts';
@@ -36,6 +39,27 @@ async function modbusClient(port: number, unitId: number): Promise<ModbusClient>
 
 function closeClient(client: ModbusClient): Promise<void> {
   return new Promise((resolve) => (client.isOpen ? client.close(() => resolve()) : resolve()));
+}
+
+/** Reads one data item of a DL/T 645 meter through the line's TCP port, as the gateway would. */
+function readMeter(port: number, address: string, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const reader = new FrameReader();
+    socket.setTimeout(2000, () => socket.destroy(new Error(`meter ${address}: no answer`)));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(encodeFrame(readRequest(address, id), 4)));
+    socket.on('data', (chunk) => {
+      for (const e of reader.push(chunk)) {
+        const answer = e.kind === 'frame' ? readAnswer(e.frame) : undefined;
+        if (answer?.kind !== 'data') continue;
+        socket.destroy();
+        const v = decodeDataItem(dataItem(id)!, answer.data);
+        if (v.ok) resolve(v.value);
+        else reject(new Error(v.detail));
+      }
+    });
+  });
 }
 
 describe('estate simulator over real sockets', () => {
@@ -129,6 +153,24 @@ describe('estate simulator over real sockets', () => {
     } finally {
       await closeClient(client);
     }
+  });
+
+  it('serves the office block\'s DL/T 645 meters on their line, each answering its address with its model values', async () => {
+    const meters = site.devices.filter((d) => d.dlt645);
+    expect(meters.map((d) => d.id)).toEqual(site.buildings.find((b) => b.id === 'OB')!.units.map((u) => `${u.id}-electric`));
+    for (const d of meters) {
+      const model = estate.deviceOf(d.id, 'meter-electric');
+      const port = ports[d.dlt645!.connection]!;
+      const energy = await readMeter(port, d.dlt645!.address, '00010000');
+      const voltage = await readMeter(port, d.dlt645!.address, '02010100');
+      const power = await readMeter(port, d.dlt645!.address, '02030000');
+      // What the meter shows: the model's values in the data items' formats (kWh .01, V .1, kW .0001).
+      expect(Math.abs(energy - model.energyKwh)).toBeLessThanOrEqual(0.005 + 1e-9);
+      expect(Math.abs(voltage - model.voltageV)).toBeLessThanOrEqual(0.05 + 1e-9);
+      expect(Math.abs(power - model.powerW)).toBeLessThanOrEqual(0.05 + 1e-9);
+      expect([energy, voltage, power]).toEqual(['00010000', '02010100', '02030000'].map((id) => estate.meter(d.id)!.get(id)));
+    }
+    expect(estate.meterLines.get('OB-dlt645')!.requestCount).toBeGreaterThanOrEqual(24);
   });
 
   it('normal: the tank stays between its pump setpoints and meter counters keep growing, as read over Modbus', async () => {
@@ -362,11 +404,13 @@ describe('estate simulator over real sockets', () => {
         } finally {
           await closeClient(client);
         }
+        expect(await readMeter(cliPorts['OB-dlt645']!, '000000000101', '02010100')).toBeGreaterThan(200);
       } finally {
         await running?.stop();
       }
       expect(messages('T1-sos-lobby', 'event', since).map((m) => m.payload.event)).toEqual(['pressed', 'reset']);
       await expect(modbusClient(cliPorts['OB-modbus']!, 1)).rejects.toThrow();
+      await expect(readMeter(cliPorts['OB-dlt645']!, '000000000101', '02010100')).rejects.toThrow(/ECONNREFUSED/);
     });
   });
 });
