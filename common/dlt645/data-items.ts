@@ -95,7 +95,7 @@ export function encodeDataItem(item: DataItem, value: number): Uint8Array {
 }
 
 /** Bits of the error byte of an abnormal answer (错误信息字 ERR). */
-export const ERROR_BITS: readonly string[] = [
+const ERROR_BITS: readonly string[] = [
   'other error',
   'no requested data',
   'wrong password or not authorised',

@@ -17,15 +17,11 @@ export const DATA_OFFSET = 0x33;
 /** 68H, six address bytes, 68H, C, L, CS, 16H. */
 export const FRAME_OVERHEAD = 12;
 export const ADDRESS_BYTES = 6;
-/** All A's: every meter on the line (broadcast; also `read address`, C = 13H). */
-export const BROADCAST_ADDRESS = 'aaaaaaaaaaaa';
 
 /** Control codes of clause 4.2.4 used here. */
 export const CONTROL = {
   /** Master: read data (读数据). */
   read: 0x11,
-  /** Master: read the address of the only meter on the line (读通信地址). */
-  readAddress: 0x13,
   /** Meter: normal answer to a read. */
   readReply: 0x91,
   /** Meter: normal answer to a read, more frames follow (后续数据帧). */

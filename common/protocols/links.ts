@@ -34,9 +34,8 @@ export const serialLineSchema = {
   },
 } as const;
 
-export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 /** Ids of the site file (site, buildings, units, devices, connections). */
-export const idSchema = { type: 'string', pattern: ID_PATTERN, maxLength: 64 } as const;
+export const idSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 } as const;
 
 /** A serial line with the protocol's defaults for what the site file leaves out. */
 export function serialLine(raw: Partial<SerialLine> & { path: string }, defaults: Omit<SerialLine, 'path'>): SerialLine {

@@ -160,8 +160,12 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       }
       // The schema lets exactly one protocol block through.
       const protocol = PROTOCOL_NAMES.find((name) => d[name] !== undefined)!;
+      const before = problems.length;
       const read = readers.get(protocol)!.device(d[protocol], { id: d.id, building: b.id, kind: d.kind }, `${at}/${protocol}`, problems);
-      if (!read) return;
+      if (!read) {
+        if (problems.length === before) problems.push({ path: `${at}/${protocol}`, reason: `the ${PROTOCOLS[protocol].title} block cannot be used` });
+        return;
+      }
       const device: DeviceConfig = {
         id: d.id,
         building: b.id,

@@ -40,18 +40,6 @@ export interface Dlt645LineOptions {
   reconnectAfterTimeouts?: number;
 }
 
-export interface Dlt645LineCounters {
-  requests: number;
-  responses: number;
-  timeouts: number;
-  checksumErrors: number;
-  wrongAddress: number;
-  abnormal: number;
-  stray: number;
-  reconnects: number;
-  connectFailures: number;
-}
-
 export interface Dlt645LineEvents {
   connected: [];
   disconnected: [reason: string];
@@ -100,7 +88,6 @@ interface Pending {
  */
 export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
   readonly id: string;
-  readonly counters: Dlt645LineCounters = { requests: 0, responses: 0, timeouts: 0, checksumErrors: 0, wrongAddress: 0, abnormal: 0, stray: 0, reconnects: 0, connectFailures: 0 };
   private link: ByteLink | undefined;
   private readonly reader = new FrameReader();
   private readonly reconnector: Reconnector;
@@ -163,7 +150,6 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
   private execute(req: Dlt645ReadRequest): Promise<Uint8Array> {
     const link = this.link;
     if (!link || !this.connected) return Promise.reject(this.notConnected());
-    this.counters.requests++;
     this.meters.requests.inc(this.labels);
     // Bytes of an earlier, timed-out answer must not join this one.
     this.reader.reset();
@@ -172,7 +158,6 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
-        this.counters.timeouts++;
         this.meters.timeouts.inc(this.labels);
         pending.settle(new Dlt645RequestError('timeout', `${what}: no answer within ${req.timeoutMs} ms`));
         this.unansweredInARow++;
@@ -205,7 +190,6 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
   private received(event: ReadEvent): void {
     const p = this.pending;
     if (event.kind === 'checksum') {
-      this.counters.checksumErrors++;
       this.meters.checksumErrors.inc(this.labels);
       // Someone answered, garbled: waiting longer would not bring a good answer.
       this.unansweredInARow = 0;
@@ -216,11 +200,10 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
     // A master's frame: the request echoed back by the converter, or another master on the line.
     if ((frame.control & FROM_METER) === 0) return;
     if (!p) {
-      this.stray();
+      this.meters.stray.inc(this.labels);
       return;
     }
     if (frame.address !== p.address) {
-      this.counters.wrongAddress++;
       this.meters.wrongAddress.inc(this.labels);
       this.log.debug({ asked: p.address, answered: frame.address }, 'answer from another meter ignored');
       return;
@@ -228,23 +211,16 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
     const answer = readAnswer(frame);
     if (answer.kind === 'error') {
       this.unansweredInARow = 0;
-      this.counters.abnormal++;
       this.meters.abnormal.inc({ ...this.labels, code: answer.code.toString(16).padStart(2, '0') });
       p.settle(new Dlt645RequestError('abnormal', `meter ${p.address} refused data item ${p.item}: ${errorReasons(answer.code).join(', ')} (error byte ${hex(answer.code)})`, answer.code));
       return;
     }
     if (answer.kind === 'data' && answer.id === p.item) {
       this.unansweredInARow = 0;
-      this.counters.responses++;
       this.meters.responses.inc(this.labels);
       p.settle(undefined, answer.data);
       return;
     }
-    this.stray();
-  }
-
-  private stray(): void {
-    this.counters.stray++;
     this.meters.stray.inc(this.labels);
   }
 
@@ -253,7 +229,6 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
     try {
       link = await openByteLink(this.config, this.connectTimeoutMs);
     } catch (err) {
-      this.counters.connectFailures++;
       this.meters.connectFailures.inc(this.labels);
       this.log.warn({ err: (err as Error).message, attempt: this.reconnector.attempt }, 'DL/T 645 connection failed');
       return false;
@@ -263,7 +238,6 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
       return false;
     }
     if (this.everConnected || this.reconnector.attempt > 0) {
-      this.counters.reconnects++;
       this.meters.reconnects.inc(this.labels);
     }
     this.everConnected = true;
