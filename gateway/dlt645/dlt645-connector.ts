@@ -99,6 +99,8 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
   private readonly pollIntervalMs: number;
   private readonly presence: PresencePolicy;
   private state: ConnectorState = 'stopped';
+  /** While stop() closes the connections, their closing is not news. */
+  private stopping = false;
   private lastStatus: ConnectorStatus | undefined;
 
   constructor(private readonly options: Dlt645ConnectorOptions) {
@@ -113,7 +115,9 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
     for (const c of options.site.dlt645.connections) {
       const line = new Dlt645Line(c, { metrics: options.metrics, logger: this.log, ...(options.backoff ? { backoff: options.backoff } : {}) });
       line.on('connected', () => this.updateStatus());
-      line.on('disconnected', () => this.updateStatus());
+      line.on('disconnected', () => {
+        if (!this.stopping) this.updateStatus();
+      });
       const polls: MeterPoll[] = options.site.devices
         .filter((d) => d.dlt645?.connection === c.id)
         .map((d) => {
@@ -142,6 +146,7 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(
       this.lines.map(async (l) => {
         const cycleDone = l.loop.stop();
@@ -150,6 +155,7 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
       }),
     );
     this.state = 'stopped';
+    this.stopping = false;
     this.updateStatus();
   }
 

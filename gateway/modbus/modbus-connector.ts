@@ -263,6 +263,8 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
   private readonly presence: PresencePolicy;
   private readonly startupErrors: Error[] = [];
   private state: ConnectorState = 'stopped';
+  /** While stop() closes the connections, their closing is not news. */
+  private stopping = false;
   private lastStatus: ConnectorStatus | undefined;
 
   constructor(private readonly options: ModbusConnectorOptions) {
@@ -282,7 +284,9 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
         ...(options.backoff ? { backoff: options.backoff } : {}),
       });
       conn.on('connected', () => this.updateStatus());
-      conn.on('disconnected', () => this.updateStatus());
+      conn.on('disconnected', () => {
+        if (!this.stopping) this.updateStatus();
+      });
       const poller = new ConnectionPoller(conn, host, this.meters, this.presence.probeEveryCycles);
       for (const d of options.site.devices) {
         if (d.modbus?.connection === c.id) poller.devices.push(this.devicePoll(d, c.maxGapRegisters));
@@ -302,12 +306,14 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.pollers.map(async (p) => {
       const cycleDone = p.loop.stop();
       await p.conn.close();
       await cycleDone;
     }));
     this.state = 'stopped';
+    this.stopping = false;
     this.updateStatus();
   }
 
