@@ -88,7 +88,7 @@ describe('DL/T 645 connector over a TCP serial converter', () => {
   it('reads every data item of every meter, one request on the line at a time, and the values land right', async () => {
     // A slow turnaround keeps each answer pending a while, so a request sent too early would be seen.
     const { line, port } = await tcpLine(meters({ responseDelayMs: 10 }));
-    const { c, ingest, errors, metric } = connector(siteWith(tcp(port)));
+    const { c, ingest, errors, statuses, metric } = connector(siteWith(tcp(port)));
     await c.start();
     expect(c.status().state).toBe('running');
     await c.pollOnce();
@@ -105,6 +105,8 @@ describe('DL/T 645 connector over a TCP serial converter', () => {
     expect(metric('dlt645_responses_total')).toBe(12);
     expect(metric('dlt645_readings_total', { quality: 'good' })).toBe(12);
     expect(errors).toEqual([]);
+    await c.stop();
+    expect(statuses.map((s) => s.state)).toEqual(['starting', 'running', 'stopped']);
   });
 
   it('counts a wrong checksum, gives bad readings for that meter, and reads it again once it answers right', async () => {
