@@ -7,6 +7,7 @@ import { SimulatedMeter, type SimulatedMeterOptions } from '../devices/dlt645/si
 import type { ConnectorStatus, Ingest } from '../gateway/connectors/connector.ts';
 import { Dlt645Connector, type Dlt645ConnectorOptions } from '../gateway/dlt645/dlt645-connector.ts';
 import { MetricsRegistry } from '../gateway/metrics.ts';
+import { ManualClock } from './harness/manual-clock.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { hasSocat, startSerialPair, type SerialPair } from './harness/socat.ts';
 
@@ -197,7 +198,8 @@ describe('DL/T 645 connector over a TCP serial converter', () => {
 
   it('is degraded while the converter is gone, fails reads at once, and reads again once it is back', async () => {
     const { line, port } = await tcpLine();
-    const { c, ingest, statuses, metric } = connector(siteWith(tcp(port)), { backoff: { initialMs: 50, maxMs: 100 } });
+    const clock = new ManualClock();
+    const { c, ingest, statuses, metric } = connector(siteWith(tcp(port)), { clock });
     await c.start();
     await line.stop();
     await waitFor(() => statuses.at(-1)?.state === 'degraded', 10_000, 'degraded status');
@@ -207,8 +209,11 @@ describe('DL/T 645 connector over a TCP serial converter', () => {
     expect(ingest.readings).toHaveLength(12);
     expect(ingest.readings.every((r) => r.quality === 'bad')).toBe(true);
     expect(metric('dlt645_device_errors_total', { device: 'OB-101-electric', reason: 'disconnected' })).toBe(1);
+    // Twelve failed reads, one reconnect attempt waiting.
+    expect(clock.pending).toHaveLength(1);
 
     await line.restart();
+    clock.advance(clock.pending[0]! - clock.now());
     await waitFor(() => c.status().state === 'running', 10_000, 'reconnected');
     expect(metric('dlt645_reconnects_total')).toBe(1);
     ingest.clear();

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../clock.ts';
+
 export interface BackoffOptions {
   /** First reconnect delay; doubles on each failed attempt. Default 500 ms. */
   initialMs?: number;
@@ -14,7 +16,7 @@ export class Reconnector {
   /** Attempts scheduled since the link was last open. */
   attempt = 0;
   private connecting: Promise<boolean> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private wait: AbortController | undefined;
   private closedByOwner = true;
   private readonly initialMs: number;
   private readonly maxMs: number;
@@ -24,6 +26,8 @@ export class Reconnector {
     private readonly tryOpen: () => Promise<boolean>,
     private readonly isOpen: () => boolean,
     backoff: BackoffOptions = {},
+    /** Times the delays. Default: the system clock. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.initialMs = backoff.initialMs ?? 500;
     this.maxMs = backoff.maxMs ?? 30_000;
@@ -43,21 +47,23 @@ export class Reconnector {
   /** Stops trying; waits for an attempt in progress. */
   async close(): Promise<void> {
     this.closedByOwner = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.wait?.abort();
+    this.wait = undefined;
     await this.connecting;
   }
 
   /** Schedules the next attempt unless one is scheduled or running, the link is open, or closed. */
   schedule(): void {
-    if (this.closedByOwner || this.connecting || this.timer || this.isOpen()) return;
+    if (this.closedByOwner || this.connecting || this.wait || this.isOpen()) return;
     const base = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
     this.attempt++;
     const delay = base / 2 + Math.random() * (base / 2);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.connect();
-    }, delay);
+    const wait = new AbortController();
+    this.wait = wait;
+    void this.clock.sleep(delay, wait.signal).then((due) => {
+      if (this.wait === wait) this.wait = undefined;
+      if (due) void this.connect();
+    });
   }
 
   private connect(): Promise<boolean> {

@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Dlt645DeviceConfig } from '../../common/protocols/dlt645.ts';
 import type { Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import type { Clock } from '../clock.ts';
 import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
 import { deviceReading } from '../connectors/converter.ts';
 import { DEFAULT_PRESENCE, DevicePresence, type PresencePolicy } from '../connectors/device-presence.ts';
@@ -25,6 +26,8 @@ export interface Dlt645ConnectorOptions {
   /** An offline meter is probed once every this many cycles. Default 5. */
   offlineProbeEveryCycles?: number;
   backoff?: BackoffOptions;
+  /** Times the reconnect back-off of the lines. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** A meter or line problem worth the operator's attention (offline meter, refused data item, failed ingest). */
@@ -113,7 +116,12 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
       probeEveryCycles: options.offlineProbeEveryCycles ?? DEFAULT_PRESENCE.probeEveryCycles,
     };
     for (const c of options.site.dlt645.connections) {
-      const line = new Dlt645Line(c, { metrics: options.metrics, logger: this.log, ...(options.backoff ? { backoff: options.backoff } : {}) });
+      const line = new Dlt645Line(c, {
+        metrics: options.metrics,
+        logger: this.log,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       line.on('connected', () => this.updateStatus());
       line.on('disconnected', () => {
         if (!this.stopping) this.updateStatus();

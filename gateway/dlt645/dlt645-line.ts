@@ -3,6 +3,7 @@ import { errorReasons, readAnswer, readRequest } from '../../common/dlt645/data-
 import { FROM_METER, FrameReader, encodeFrame, hex, type ReadEvent } from '../../common/dlt645/frame.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Dlt645ConnectionConfig } from '../../common/protocols/dlt645.ts';
+import type { Clock } from '../clock.ts';
 import { closeByteLink, openByteLink, type ByteLink } from '../connectors/byte-link.ts';
 import { Reconnector, type BackoffOptions } from '../connectors/reconnector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
@@ -38,6 +39,8 @@ export interface Dlt645LineOptions {
   connectTimeoutMs?: number;
   /** TCP only: re-open the socket after this many requests in a row got no answer at all. Default 5. */
   reconnectAfterTimeouts?: number;
+  /** Times the reconnect back-off. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface Dlt645LineEvents {
@@ -113,7 +116,7 @@ export class Dlt645Line extends EventEmitter<Dlt645LineEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? Math.max(config.timeoutMs, 2000);
     this.reconnectAfterTimeouts = options.reconnectAfterTimeouts ?? 5;
     this.log = options.logger.child({ connection: config.id });
-    this.reconnector = new Reconnector(() => this.attemptOpen(), () => this.connected, options.backoff);
+    this.reconnector = new Reconnector(() => this.attemptOpen(), () => this.connected, options.backoff, options.clock);
   }
 
   get connected(): boolean {

@@ -3,6 +3,7 @@ import ModbusSerial from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ModbusConnectionConfig } from '../../common/protocols/modbus.ts';
+import type { Clock } from '../clock.ts';
 import { Reconnector, type BackoffOptions } from '../connectors/reconnector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../metrics.ts';
 
@@ -41,6 +42,8 @@ export interface ModbusConnectionOptions {
   connectTimeoutMs?: number;
   /** TCP only: re-open the socket after this many requests in a row got no answer at all. Default 5. */
   reconnectAfterTimeouts?: number;
+  /** Times the reconnect back-off. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ModbusConnectionCounters {
@@ -118,7 +121,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
     this.labels = { connection: config.id };
     this.meters = meters(options.metrics);
     this.meters.connected.set(0, this.labels);
-    this.reconnector = new Reconnector(() => this.attemptConnect(), () => this.connected, options.backoff);
+    this.reconnector = new Reconnector(() => this.attemptConnect(), () => this.connected, options.backoff, options.clock);
     this.connectTimeoutMs = options.connectTimeoutMs ?? Math.max(config.timeoutMs, 2000);
     this.reconnectAfterTimeouts = options.reconnectAfterTimeouts ?? 5;
     this.log = options.logger.child({ connection: config.id });
