@@ -4,6 +4,8 @@ import { createLogger, type Logger } from '../common/logger.ts';
 import type { DeviceKind } from '../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../common/site/types.ts';
 import { wallClock, type Clock } from './clock.ts';
+import { startMeterLineSerial, startMeterLineTcp, type MeterLine, type MeterMap } from './dlt645/meter-line.ts';
+import { SimulatedMeter } from './dlt645/simulated-meter.ts';
 import { RegisterBank } from './modbus/register-bank.ts';
 import { startRtuSlave, startTcpSlave, type BankMap, type ModbusSlave } from './modbus/modbus-slave.ts';
 import { createModel, type SimulatedDevice, type SimulatedDeviceOf } from './models/create-model.ts';
@@ -25,7 +27,7 @@ export interface EstateOptions {
   /** PRNG seed: the same seed and clock give the same readings. Default 1. */
   seed?: number | string;
   logger?: Logger;
-  /** Serial device serving each RTU connection (the simulator's end of the line), by connection id. */
+  /** Serial device serving each serial connection (Modbus RTU, DL/T 645), by connection id: the simulator's end of the line. */
   rtu?: Record<string, string>;
   /** Default: the wall clock. Tests pass a ManualClock and call tick() themselves. */
   clock?: Clock;
@@ -56,6 +58,10 @@ export interface RunningEstate extends ScenarioTarget, Pick<EventEmitter<EstateE
   readonly clock: Clock;
   /** Modbus slaves by connection id. */
   readonly slaves: ReadonlyMap<string, ModbusSlave>;
+  /** Lines of DL/T 645 meters by connection id. */
+  readonly meterLines: ReadonlyMap<string, MeterLine>;
+  /** The simulated DL/T 645 meter of a device. */
+  meter(id: string): SimulatedMeter | undefined;
   readonly published: Readonly<PublishCounts>;
   readonly activeScenario: ScenarioName;
   readonly scenarioTargets: Record<string, string>;
@@ -81,6 +87,7 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
   readonly log: Logger;
   readonly clock: Clock;
   readonly slaves = new Map<string, ModbusSlave>();
+  readonly meterLines = new Map<string, MeterLine>();
   readonly published: PublishCounts = { telemetry: 0, events: 0, skipped: 0, errors: 0 };
   activeScenario: ScenarioName = 'normal';
   scenarioTargets: Record<string, string> = {};
@@ -88,6 +95,7 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
   private readonly models = new Map<string, SimulatedDevice>();
   private readonly households = new Map<string, Household>();
   private readonly bindings = new Map<string, ModbusBinding>();
+  private readonly meters = new Map<string, SimulatedMeter>();
   private readonly mqttDevices: DeviceModelBase[] = [];
   private readonly silenced = new Set<string>();
   private readonly pendingPublishes = new Set<Promise<void>>();
@@ -125,6 +133,10 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
           const initial = model.metrics();
           this.bindings.set(device.id, { bank: new RegisterBank(device.modbus.profile, { initial: pick(initial, metrics) }), metrics });
         }
+        if (device.dlt645) {
+          const metrics = device.dlt645.dataItems.map((i) => i.metric);
+          this.meters.set(device.id, new SimulatedMeter(device.dlt645.address, { initial: pick(model.metrics(), metrics) }));
+        }
         if (device.mqtt) this.mqttDevices.push(model);
       }
     }
@@ -154,7 +166,13 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
           listen: c.tcp ? `${c.tcp.host}:${c.tcp.port}` : (this.options.rtu?.[c.id] ?? 'not served'),
           devices: this.site.devices.filter((d) => d.modbus?.connection === c.id).length,
         })),
+        dlt645: this.site.dlt645.connections.map((c) => ({
+          connection: c.id,
+          listen: c.tcp ? `${c.tcp.host}:${c.tcp.port}` : (this.options.rtu?.[c.id] ?? 'not served'),
+          meters: this.site.devices.filter((d) => d.dlt645?.connection === c.id).length,
+        })),
         modbusDevices: this.bindings.size,
+        dlt645Meters: this.meters.size,
         mqttDevices: this.mqttDevices.length,
         broker: this.options.brokerUrl,
         scenario: this.activeScenario,
@@ -192,10 +210,16 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
     return this.slaves.get(connectionId);
   }
 
+  meter(id: string): SimulatedMeter | undefined {
+    return this.meters.get(id);
+  }
+
   setOnline(id: string, online: boolean): void {
     const model = this.device(id);
     const binding = this.bindings.get(id);
     if (binding) binding.bank.fault = online ? 'none' : 'timeout';
+    const meter = this.meters.get(id);
+    if (meter) meter.fault = online ? 'none' : 'silent';
     if (model.config.mqtt) {
       if (online) this.silenced.delete(id);
       else this.silenced.add(id);
@@ -242,6 +266,9 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
       const values = this.device(id).metrics();
       for (const m of metrics) bank.set(m, values[m] as number);
     }
+    for (const [id, meter] of this.meters) {
+      for (const [metric, value] of Object.entries(this.device(id).metrics())) meter.set(metric, value);
+    }
     const telemetryDue = this.lastTelemetryAt === undefined || now - this.lastTelemetryAt >= this.telemetryIntervalMs;
     if (telemetryDue) this.lastTelemetryAt = now;
     this.publishDue(now, telemetryDue);
@@ -269,6 +296,7 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
         client.end(true);
       }
       await Promise.all([...this.slaves.values()].map((s) => s.stop().catch(() => undefined)));
+      await Promise.all([...this.meterLines.values()].map((l) => l.stop().catch(() => undefined)));
       this.log.info({ published: this.published }, 'estate simulator stopped');
     })();
     return this.stopped;
@@ -295,6 +323,22 @@ class EstateSimulator extends EventEmitter<EstateEvents> implements RunningEstat
           continue;
         }
         this.slaves.set(conn.id, await startRtuSlave({ path, baudRate: conn.rtu.baudRate, parity: conn.rtu.parity, banks }));
+      }
+    }
+    for (const conn of this.site.dlt645.connections) {
+      const meters: MeterMap = new Map();
+      for (const device of this.site.devices) {
+        if (device.dlt645?.connection === conn.id) meters.set(device.dlt645.address, this.meters.get(device.id)!);
+      }
+      if (conn.tcp) {
+        this.meterLines.set(conn.id, await startMeterLineTcp({ host: conn.tcp.host, port: conn.tcp.port, meters }));
+      } else if (conn.serial) {
+        const path = this.options.rtu?.[conn.id];
+        if (!path) {
+          this.log.warn({ connection: conn.id, meters: meters.size }, 'DL/T 645 line not served: no serial path given for it');
+          continue;
+        }
+        this.meterLines.set(conn.id, await startMeterLineSerial({ path, baudRate: conn.serial.baudRate, parity: conn.serial.parity, meters }));
       }
     }
   }

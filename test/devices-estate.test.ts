@@ -1,38 +1,31 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import ModbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { readEnvironment } from '../common/env.ts';
+import { dataItem, decodeDataItem, readAnswer, readRequest } from '../common/dlt645/data-items.ts';
+import { FrameReader, encodeFrame } from '../common/dlt645/frame.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { decodeValue } from '../common/register-codec.ts';
-import { DEMO_SITE_FILE, parseSiteConfig } from '../common/site/load.ts';
+import { parseSiteConfig } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
 import { ManualClock } from '../devices/clock.ts';
 import { startEstate, type RunningEstate } from '../devices/estate-simulator.ts';
 import { runDevices } from '../devices/main.ts';
 import { SCENARIO_NAMES } from '../devices/scenarios.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
-import { freePort, waitFor } from './harness/ports.ts';
+import { waitFor } from './harness/ports.ts';
+import { demoSiteOnFreePorts } from './harness/demo-site.ts';
 import { hasSocat, startSerialPair, type SerialPair } from './harness/socat.ts';
 
 interface Received {
   topic: string;
   payload: Record<string, unknown>;
   qos: number;
-}
-
-/** The demo estate with its Modbus connections moved to free loopback ports. */
-async function demoSiteRaw(): Promise<{ raw: Record<string, any>; ports: Record<string, number> }> {
-  const raw = parse(await readFile(DEMO_SITE_FILE, 'utf8')) as Record<string, any>;
-  const ports: Record<string, number> = {};
-  for (const c of raw.modbus.connections) {
-    c.tcp.port = await freePort();
-    ports[c.id] = c.tcp.port;
-  }
-  return { raw, ports };
 }
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
@@ -47,6 +40,27 @@ async function modbusClient(port: number, unitId: number): Promise<ModbusClient>
 
 function closeClient(client: ModbusClient): Promise<void> {
   return new Promise((resolve) => (client.isOpen ? client.close(() => resolve()) : resolve()));
+}
+
+/** Reads one data item of a DL/T 645 meter through the line's TCP port, as the gateway would. */
+function readMeter(port: number, address: string, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const reader = new FrameReader();
+    socket.setTimeout(2000, () => socket.destroy(new Error(`meter ${address}: no answer`)));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(encodeFrame(readRequest(address, id), 4)));
+    socket.on('data', (chunk) => {
+      for (const e of reader.push(chunk)) {
+        const answer = e.kind === 'frame' ? readAnswer(e.frame) : undefined;
+        if (answer?.kind !== 'data') continue;
+        socket.destroy();
+        const v = decodeDataItem(dataItem(id)!, answer.data);
+        if (v.ok) resolve(v.value);
+        else reject(new Error(v.detail));
+      }
+    });
+  });
 }
 
 describe('estate simulator over real sockets', () => {
@@ -85,7 +99,7 @@ describe('estate simulator over real sockets', () => {
     await new Promise<void>((resolve) => subscriber.once('connect', () => resolve()));
     subscriber.on('message', (topic, payload, packet) => received.push({ topic, payload: JSON.parse(payload.toString()), qos: packet.qos }));
     await subscriber.subscribeAsync('site/#', { qos: 1 });
-    const demo = await demoSiteRaw();
+    const demo = await demoSiteOnFreePorts();
     ports = demo.ports;
     site = parseSiteConfig(demo.raw, 'demo-estate (test ports)');
     estate = await startEstate({ site, brokerUrl: broker.url, clock, telemetryIntervalMs: TELEMETRY_MS, seed: 5 });
@@ -140,6 +154,24 @@ describe('estate simulator over real sockets', () => {
     } finally {
       await closeClient(client);
     }
+  });
+
+  it('serves the office block\'s DL/T 645 meters on their line, each answering its address with its model values', async () => {
+    const meters = site.devices.filter((d) => d.dlt645);
+    expect(meters.map((d) => d.id)).toEqual(site.buildings.find((b) => b.id === 'OB')!.units.map((u) => `${u.id}-electric`));
+    for (const d of meters) {
+      const model = estate.deviceOf(d.id, 'meter-electric');
+      const port = ports[d.dlt645!.connection]!;
+      const energy = await readMeter(port, d.dlt645!.address, '00010000');
+      const voltage = await readMeter(port, d.dlt645!.address, '02010100');
+      const power = await readMeter(port, d.dlt645!.address, '02030000');
+      // What the meter shows: the model's values in the data items' formats (kWh .01, V .1, kW .0001).
+      expect(Math.abs(energy - model.energyKwh)).toBeLessThanOrEqual(0.005 + 1e-9);
+      expect(Math.abs(voltage - model.voltageV)).toBeLessThanOrEqual(0.05 + 1e-9);
+      expect(Math.abs(power - model.powerW)).toBeLessThanOrEqual(0.05 + 1e-9);
+      expect([energy, voltage, power]).toEqual(['00010000', '02010100', '02030000'].map((id) => estate.meter(d.id)!.get(id)));
+    }
+    expect(estate.meterLines.get('OB-dlt645')!.requestCount).toBeGreaterThanOrEqual(24);
   });
 
   it('normal: the tank stays between its pump setpoints and meter counters keep growing, as read over Modbus', async () => {
@@ -359,7 +391,7 @@ describe('estate simulator over real sockets', () => {
     it('serves the site file given by --site on its ports, the broker from MQTT_URL, and stops cleanly', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'fm-devices-'));
       tmpDirs.push(dir);
-      const { raw, ports: cliPorts } = await demoSiteRaw();
+      const { raw, ports: cliPorts } = await demoSiteOnFreePorts();
       const file = join(dir, 'site.yaml');
       await writeFile(file, stringify(raw));
       const since = received.length;
@@ -373,11 +405,13 @@ describe('estate simulator over real sockets', () => {
         } finally {
           await closeClient(client);
         }
+        expect(await readMeter(cliPorts['OB-dlt645']!, '000000000101', '02010100')).toBeGreaterThan(200);
       } finally {
         await running?.stop();
       }
       expect(messages('T1-sos-lobby', 'event', since).map((m) => m.payload.event)).toEqual(['pressed', 'reset']);
       await expect(modbusClient(cliPorts['OB-modbus']!, 1)).rejects.toThrow();
+      await expect(readMeter(cliPorts['OB-dlt645']!, '000000000101', '02010100')).rejects.toThrow(/ECONNREFUSED/);
     });
   });
 });

@@ -213,12 +213,15 @@ describe('metrics of docs/gateway.md', () => {
   const sources = readdirSync(join(ROOT, 'gateway'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const f of sources) {
     const text = readFileSync(join(ROOT, 'gateway', f), 'utf8');
-    for (const m of text.matchAll(/\.(counter|gauge|summary)\(\s*'((?:fm|modbus)_[a-z0-9_]+)'/g)) registered.set(m[2]!, m[1]!);
+    for (const m of text.matchAll(/\.(counter|gauge|summary)\(\s*'([a-z][a-z0-9]*_[a-z0-9_]+)'/g)) registered.set(m[2]!, m[1]!);
   }
+  /** `fm`, and one prefix per protocol connector (`modbus`, `dlt645`). */
+  const prefixes = [...new Set([...registered.keys()].map((n) => n.split('_')[0]!))].join('|');
+  const metricName = new RegExp(`'((?:${prefixes})_[a-z0-9_]+)'`, 'g');
   /** Metric names the server defines (documented in docs/broker.md, docs/sockets.md and the API docs). */
   const serverMetrics = new Set<string>();
   for (const f of readdirSync(join(ROOT, 'server'), { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.ts'))) {
-    for (const m of readFileSync(join(ROOT, 'server', f), 'utf8').matchAll(/'((?:fm|modbus)_[a-z0-9_]+)'/g)) serverMetrics.add(m[1]!);
+    for (const m of readFileSync(join(ROOT, 'server', f), 'utf8').matchAll(metricName)) serverMetrics.add(m[1]!);
   }
   const gatewayDoc = readFileSync(join(ROOT, 'docs/gateway.md'), 'utf8');
   const table = /<!-- metrics -->\n([\s\S]*?)<!-- \/metrics -->/.exec(gatewayDoc)?.[1] ?? '';
@@ -243,7 +246,7 @@ describe('metrics of docs/gateway.md', () => {
     const notMetrics = new Set(['fm_retention']);
     for (const doc of readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))) {
       const text = readFileSync(join(ROOT, 'docs', doc), 'utf8');
-      for (const m of text.matchAll(/`((?:fm|modbus)_[a-z0-9_]+)(?:\{[^}`]*\})?`/g)) {
+      for (const m of text.matchAll(new RegExp(`\`((?:${prefixes})_[a-z0-9_]+)(?:\\{[^}\`]*\\})?\``, 'g'))) {
         if (!notMetrics.has(m[1]!)) expect(registered.has(m[1]!) || serverMetrics.has(m[1]!), `docs/${doc} mentions ${m[1]}`).toBe(true);
       }
     }

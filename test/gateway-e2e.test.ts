@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { createLogger } from '../common/logger.ts';
 import { DEMO_SITE_FILE, parseSiteConfig } from '../common/site/load.ts';
 import type { SiteConfig } from '../common/site/types.ts';
@@ -11,7 +10,8 @@ import { gatewayStatusTopic, parseUpstreamTopic, type GatewayStatus, type Upstre
 import { startEstate, type RunningEstate } from '../devices/estate-simulator.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
-import { freePort, waitFor } from './harness/ports.ts';
+import { demoSiteOnFreePorts } from './harness/demo-site.ts';
+import { waitFor } from './harness/ports.ts';
 import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.ts';
 
 interface Message {
@@ -41,9 +41,7 @@ describe('gateway with the demo estate: every device, events and state upstream'
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    const raw = parse(await readFile(DEMO_SITE_FILE, 'utf8')) as { modbus: { connections: { tcp: { port: number } }[] } };
-    for (const c of raw.modbus.connections) c.tcp.port = await freePort();
-    site = parseSiteConfig(raw, DEMO_SITE_FILE);
+    site = parseSiteConfig((await demoSiteOnFreePorts()).raw, DEMO_SITE_FILE);
     dataDir = await mkdtemp(join(tmpdir(), 'fm-gateway-e2e-'));
     broker = await startEmbeddedBroker({ port: 0 });
     // The gateway reaches the upstream broker through a hop the test can cut.

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { DeviceEvent, DeviceKind, Reading } from '../common/reading.ts';
-import type { DeviceConfig, MqttMapping } from '../common/site/types.ts';
+import type { MqttMapping } from '../common/protocols/mqtt.ts';
+import type { DeviceConfig } from '../common/site/types.ts';
 import { deviceTopic, parseDeviceTopic, type DeviceChannel } from '../common/topics.ts';
 import { isPayloadError, parseDeviceMessage, valueAt } from '../gateway/mqtt/payload.ts';
 
@@ -29,6 +30,8 @@ function deviceConfig(d: Fixture['device']): DeviceConfig {
     kind: d.kind,
     name: d.id,
     params: {},
+    protocol: 'mqtt',
+    address: deviceTopic(d.building, d.id, 'telemetry'),
     mqtt: { telemetryTopic: deviceTopic(d.building, d.id, 'telemetry'), eventTopic: deviceTopic(d.building, d.id, 'event'), ...d.mqtt },
   };
   if (d.unit) config.unit = d.unit;

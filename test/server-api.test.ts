@@ -140,9 +140,9 @@ describe('GET /api/devices/{id}', () => {
       kind: 'tank',
       unit: null,
       protocol: 'modbus',
+      address: 'T1-modbus unit 1',
       params: { heightMm: 4000, lowAlarmMm: 800, highAlarmMm: 3800 },
-      modbus: { connection: 'T1-modbus', unitId: 1, profile: 'tank-level', timeoutMs: 500 },
-      mqtt: null,
+      metrics: ['level_mm', 'pump_running', 'float_low', 'float_high'],
       latest: [
         { metric: 'level_mm', value: 2190, quality: 'good', ts: T0 - MINUTE, engUnit: 'mm' },
         { metric: 'pump_running', value: 1, quality: 'good', ts: T0 - MINUTE, engUnit: null },
@@ -152,7 +152,14 @@ describe('GET /api/devices/{id}', () => {
 
   it('shows an MQTT device with its topics and no readings yet', async () => {
     const res = await get('/api/devices/T1-fire');
-    expect(res.json()).toMatchObject({ protocol: 'mqtt', modbus: null, mqtt: { telemetryTopic: 'site/T1/T1-fire/telemetry', eventTopic: 'site/T1/T1-fire/event' }, latest: [] });
+    expect(res.json()).toMatchObject({ protocol: 'mqtt', address: 'site/T1/T1-fire/telemetry, site/T1/T1-fire/event', metrics: null, latest: [] });
+  });
+
+  it('shows a DL/T 645 meter through the same protocol-neutral view', async () => {
+    const res = await get('/api/devices/OB-101-electric');
+    expect(res.json()).toMatchObject({ kind: 'meter-electric', unit: 'OB-101', protocol: 'dlt645', address: 'OB-dlt645 meter 000000000101', metrics: ['energy_kwh', 'voltage_v', 'current_a', 'power_w'] });
+    const list = await get('/api/devices?building=OB&kind=meter-electric');
+    expect(list.json().map((d: { protocol: string }) => d.protocol)).toEqual(Array(8).fill('dlt645'));
   });
 
   it('answers 404 for a device the site file does not have', async () => {

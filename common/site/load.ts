@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import type { EnvironmentVariables } from '../env.ts';
-import { BUILTIN_PROFILES, point, type DeviceProfile, type FunctionCode, type RegisterPoint } from '../profiles.ts';
-import { deviceTopic } from '../topics.ts';
+import { PROTOCOLS, PROTOCOL_NAMES, protocolNamesText } from '../protocols/index.ts';
+import type { SiteProblem } from '../protocols/protocol.ts';
 import type { DeviceKind } from '../reading.ts';
 import { siteSchema } from './schema.ts';
-import type { BuildingConfig, DeviceConfig, ModbusConnectionConfig, MqttMapping, SiteConfig, WhenOutboxFull } from './types.ts';
+import type { BuildingConfig, DeviceConfig, ProtocolName, ProtocolSections, SiteConfig, WhenOutboxFull } from './types.ts';
 
 export const DEMO_SITE_FILE = fileURLToPath(new URL('../../site/demo-estate.yaml', import.meta.url));
 
@@ -15,7 +15,7 @@ export const DEMO_SITE_FILE = fileURLToPath(new URL('../../site/demo-estate.yaml
 export class SiteConfigError extends Error {
   constructor(
     readonly file: string,
-    readonly problems: { path: string; reason: string }[],
+    readonly problems: SiteProblem[],
   ) {
     super(`${file}: invalid site file\n${problems.map((p) => `  ${p.path || '/'}: ${p.reason}`).join('\n')}`);
     this.name = 'SiteConfigError';
@@ -73,21 +73,25 @@ export function interpolateEnvironment(
 /** Validates and normalises an already parsed site description (used by tests and tools). */
 export function parseSiteConfig(raw: unknown, file = '<inline>'): SiteConfig {
   if (!validate(raw)) throw new SiteConfigError(file, schemaProblems(validate.errors ?? []));
-  return normalise(raw as RawSite, file);
+  return normalise(raw as unknown as RawSite, file);
 }
 
-function schemaProblems(errors: ErrorObject[]): { path: string; reason: string }[] {
+function schemaProblems(errors: ErrorObject[]): SiteProblem[] {
   // oneOf failures repeat what the branch errors already say; keep them only when alone.
   const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
   const chosen = specific.length > 0 ? specific : errors;
   const seen = new Set<string>();
-  const out: { path: string; reason: string }[] = [];
+  const out: SiteProblem[] = [];
+  const isDevice = (e: ErrorObject) => /\/devices\/\d+$/.test(e.instancePath);
   for (const e of chosen) {
     let reason = e.message ?? 'invalid';
     if (e.keyword === 'additionalProperties') reason = `unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
     if (e.keyword === 'enum') reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    if (e.keyword === 'required' && e.instancePath.match(/devices\/\d+$/) && ['modbus', 'mqtt'].includes((e.params as { missingProperty: string }).missingProperty)) {
-      reason = 'a device needs exactly one of modbus or mqtt';
+    if (e.keyword === 'required' && isDevice(e) && (PROTOCOL_NAMES as string[]).includes((e.params as { missingProperty: string }).missingProperty)) {
+      reason = `a device needs exactly one of ${protocolNamesText()}`;
+    }
+    if (e.keyword === 'oneOf' && isDevice(e) && Array.isArray((e.params as { passingSchemas: unknown }).passingSchemas)) {
+      reason = `a device has exactly one protocol block, this one has ${((e.params as { passingSchemas: number[] }).passingSchemas).map((i) => PROTOCOL_NAMES[i]).join(' and ')}`;
     }
     const key = `${e.instancePath}|${reason}`;
     if (seen.has(key)) continue;
@@ -97,25 +101,13 @@ function schemaProblems(errors: ErrorObject[]): { path: string; reason: string }
   return out;
 }
 
-interface RawPoint {
-  metric: string;
-  function: FunctionCode;
-  address: number;
-  type: RegisterPoint['type'];
-  byteOrder?: RegisterPoint['byteOrder'];
-  wordOrder?: RegisterPoint['wordOrder'];
-  scale?: number;
-  offset?: number;
-  engUnit?: string;
-}
 interface RawDevice {
   id: string;
   kind: DeviceKind;
   name?: string;
   unit?: string;
   params?: Record<string, number>;
-  modbus?: { connection: string; unitId: number; profile: string; timeoutMs?: number };
-  mqtt?: { telemetryTopic?: string; eventTopic?: string; mapping?: MqttMapping };
+  [protocol: string]: unknown;
 }
 interface RawSite {
   site: { id: string; name: string; timezone?: string; demo?: boolean };
@@ -125,15 +117,13 @@ interface RawSite {
     outbox?: { maxBytes?: number; whenFull?: WhenOutboxFull };
     store?: { batchSize?: number; flushIntervalMs?: number; retention?: string };
   };
-  modbus?: { connections?: (Omit<ModbusConnectionConfig, 'timeoutMs' | 'maxGapRegisters' | 'rtu'> & { timeoutMs?: number; maxGapRegisters?: number; rtu?: Partial<NonNullable<ModbusConnectionConfig['rtu']>> & { path: string } })[] };
-  profiles?: Record<string, { kind: DeviceKind; points: RawPoint[] }>;
   buildings: { id: string; name: string; type?: BuildingConfig['type']; units?: { id: string; floor?: number; area_m2?: number }[]; devices?: RawDevice[] }[];
   rules?: Record<string, unknown>;
   inspections?: unknown[];
 }
 
 function normalise(raw: RawSite, file: string): SiteConfig {
-  const problems: { path: string; reason: string }[] = [];
+  const problems: SiteProblem[] = [];
 
   const timezone = raw.site.timezone ?? 'Asia/Shanghai';
   try {
@@ -142,46 +132,19 @@ function normalise(raw: RawSite, file: string): SiteConfig {
     problems.push({ path: '/site/timezone', reason: `unknown time zone '${timezone}'` });
   }
 
-  const profiles: Record<string, DeviceProfile> = { ...BUILTIN_PROFILES };
-  for (const [name, p] of Object.entries(raw.profiles ?? {})) {
-    if (BUILTIN_PROFILES[name]) problems.push({ path: `/profiles/${name}`, reason: `'${name}' is a built-in profile; choose another name` });
-    const metrics = new Set<string>();
-    p.points.forEach((rp, i) => {
-      if (metrics.has(rp.metric)) problems.push({ path: `/profiles/${name}/points/${i}/metric`, reason: `duplicate metric '${rp.metric}'` });
-      metrics.add(rp.metric);
-      if ((rp.function === 1 || rp.function === 2) !== (rp.type === 'bool')) {
-        problems.push({ path: `/profiles/${name}/points/${i}/type`, reason: `function ${rp.function} ${rp.function <= 2 ? 'reads bits: type must be bool' : 'reads registers: type cannot be bool'}` });
-      }
-    });
-    profiles[name] = {
-      name,
-      kind: p.kind,
-      points: p.points.map((rp) => {
-        const { function: fc, ...rest } = rp;
-        return point({ ...rest, fc });
-      }),
-    };
+  const readers = new Map(PROTOCOL_NAMES.map((name) => [name, PROTOCOLS[name].read(raw as unknown as Record<string, unknown>, problems)]));
+  const connectionIds = new Map<string, ProtocolName>();
+  for (const [name, reader] of readers) {
+    for (const c of reader.connections) {
+      const other = connectionIds.get(c.id);
+      if (other === name) problems.push({ path: c.path, reason: `duplicate connection id '${c.id}'` });
+      else if (other) problems.push({ path: c.path, reason: `connection id '${c.id}' is already used by a ${PROTOCOLS[other].title} connection` });
+      connectionIds.set(c.id, name);
+    }
   }
-
-  const connections: ModbusConnectionConfig[] = [];
-  const connectionIds = new Set<string>();
-  (raw.modbus?.connections ?? []).forEach((c, i) => {
-    if (connectionIds.has(c.id)) problems.push({ path: `/modbus/connections/${i}/id`, reason: `duplicate connection id '${c.id}'` });
-    connectionIds.add(c.id);
-    connections.push({
-      id: c.id,
-      ...(c.tcp ? { tcp: c.tcp } : {}),
-      ...(c.rtu
-        ? { rtu: { baudRate: 9600, parity: 'none' as const, dataBits: 8 as const, stopBits: 1 as const, ...c.rtu } }
-        : {}),
-      timeoutMs: c.timeoutMs ?? 1000,
-      maxGapRegisters: c.maxGapRegisters ?? 16,
-    });
-  });
 
   const buildingIds = new Set<string>();
   const deviceIds = new Set<string>();
-  const slaveAddresses = new Map<string, string>();
   const buildings: BuildingConfig[] = raw.buildings.map((b, bi) => {
     if (buildingIds.has(b.id)) problems.push({ path: `/buildings/${bi}/id`, reason: `duplicate building id '${b.id}'` });
     buildingIds.add(b.id);
@@ -199,32 +162,26 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       if (d.unit !== undefined && !unitIds.has(d.unit)) {
         problems.push({ path: `${at}/unit`, reason: `unit '${d.unit}' is not a unit of building '${b.id}'` });
       }
-      const device: DeviceConfig = { id: d.id, building: b.id, kind: d.kind, name: d.name ?? d.id, params: d.params ?? {} };
+      // The schema lets exactly one protocol block through.
+      const protocol = PROTOCOL_NAMES.find((name) => d[name] !== undefined)!;
+      const before = problems.length;
+      const read = readers.get(protocol)!.device(d[protocol], { id: d.id, building: b.id, kind: d.kind }, `${at}/${protocol}`, problems);
+      if (!read) {
+        if (problems.length === before) problems.push({ path: `${at}/${protocol}`, reason: `the ${PROTOCOLS[protocol].title} block cannot be used` });
+        return;
+      }
+      const device: DeviceConfig = {
+        id: d.id,
+        building: b.id,
+        kind: d.kind,
+        name: d.name ?? d.id,
+        params: d.params ?? {},
+        protocol,
+        address: read.address,
+        [protocol]: read.block,
+      };
       if (d.unit !== undefined) device.unit = d.unit;
-      if (d.modbus) {
-        const conn = connections.find((c) => c.id === d.modbus!.connection);
-        const profile = profiles[d.modbus.profile];
-        if (!conn) problems.push({ path: `${at}/modbus/connection`, reason: `no Modbus connection '${d.modbus.connection}' under /modbus/connections` });
-        if (!profile) {
-          problems.push({ path: `${at}/modbus/profile`, reason: `unknown profile '${d.modbus.profile}' (known: ${Object.keys(profiles).join(', ')})` });
-        } else if (profile.kind !== d.kind) {
-          problems.push({ path: `${at}/modbus/profile`, reason: `profile '${profile.name}' is for kind '${profile.kind}', device is '${d.kind}'` });
-        }
-        const slaveKey = `${d.modbus.connection}#${d.modbus.unitId}`;
-        const other = slaveAddresses.get(slaveKey);
-        if (other) problems.push({ path: `${at}/modbus/unitId`, reason: `unit id ${d.modbus.unitId} on '${d.modbus.connection}' is already used by device '${other}'` });
-        slaveAddresses.set(slaveKey, d.id);
-        if (conn && profile) {
-          device.modbus = { connection: conn.id, unitId: d.modbus.unitId, profile, timeoutMs: d.modbus.timeoutMs ?? conn.timeoutMs };
-        }
-      }
-      if (d.mqtt) {
-        device.mqtt = {
-          telemetryTopic: d.mqtt.telemetryTopic ?? deviceTopic(b.id, d.id, 'telemetry'),
-          eventTopic: d.mqtt.eventTopic ?? deviceTopic(b.id, d.id, 'event'),
-          ...(d.mqtt.mapping ? { mapping: d.mqtt.mapping } : {}),
-        };
-      }
+      if (read.metrics) device.metrics = read.metrics;
       devices.push(device);
     });
     return { id: b.id, name: b.name, type: b.type ?? 'residential', units, devices };
@@ -245,8 +202,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
         retention: raw.gateway?.store?.retention ?? '365d',
       },
     },
-    modbus: { connections },
-    profiles,
+    ...(Object.assign({}, ...[...readers.values()].map((r) => r.sections)) as ProtocolSections),
     buildings,
     devices: buildings.flatMap((b) => b.devices),
     rules: raw.rules ?? {},

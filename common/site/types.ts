@@ -1,33 +1,37 @@
-import type { DeviceProfile } from '../profiles.ts';
 import type { DeviceKind } from '../reading.ts';
 
 export type WhenOutboxFull = 'drop-oldest' | 'reject-new';
 
-export interface ModbusConnectionConfig {
-  id: string;
-  tcp?: { host: string; port: number };
-  rtu?: { path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2 };
-  timeoutMs: number;
-  /** Unmapped registers a merged read may span to save a request. 0: only strictly adjacent. */
-  maxGapRegisters: number;
-}
+/**
+ * A device's protocol block by protocol name, normalised. Each protocol of `common/protocols/`
+ * adds its own (`modbus`, `mqtt`, `dlt645`) by declaration merging, next to its descriptor.
+ */
+export interface ProtocolBlocks {}
 
-export interface MqttMapping {
-  ts?: string;
-  metrics?: Record<string, string>;
-  event?: string;
-  attrs?: Record<string, string>;
-}
+/** The normalised top-level sections of the site file that protocols own (`modbus`, `profiles`, `dlt645`), added the same way. */
+export interface ProtocolSections {}
 
-export interface DeviceConfig {
+/** The name of a registered protocol: `modbus`, `mqtt`, `dlt645`. */
+export type ProtocolName = keyof ProtocolBlocks & string;
+
+/**
+ * A device of the site file. Outside its protocol's own code, read it through the protocol-neutral
+ * view (`protocol`, `address`, `metrics`); the protocol block (`device.modbus`, …) is for the
+ * protocol's connector and simulator.
+ */
+export interface DeviceConfig extends Partial<ProtocolBlocks> {
   id: string;
   building: string;
   kind: DeviceKind;
   name: string;
   unit?: string;
   params: Record<string, number>;
-  modbus?: { connection: string; unitId: number; profile: DeviceProfile; timeoutMs: number };
-  mqtt?: { telemetryTopic: string; eventTopic: string; mapping?: MqttMapping };
+  /** The protocol the gateway reads the device with. */
+  protocol: ProtocolName;
+  /** Where the device is reached, for people: `T1-modbus unit 11`, `OB-dlt645 meter 000000000101`, an MQTT topic. */
+  address: string;
+  /** Metrics the device can report (from its profile, data items or mapping); undefined when it may send any. */
+  metrics?: readonly string[];
 }
 
 export interface UnitConfig {
@@ -53,13 +57,11 @@ export interface GatewayConfig {
 }
 
 /** The validated, defaulted site file. */
-export interface SiteConfig {
+export interface SiteConfig extends ProtocolSections {
   /** Where it was read from, for messages. */
   file: string;
   site: { id: string; name: string; timezone: string; demo: boolean };
   gateway: GatewayConfig;
-  modbus: { connections: ModbusConnectionConfig[] };
-  profiles: Record<string, DeviceProfile>;
   buildings: BuildingConfig[];
   /** Every device of every building. */
   devices: DeviceConfig[];

@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
-import type { SiteConfig } from '../../common/site/types.ts';
+import type { ProtocolName, SiteConfig } from '../../common/site/types.ts';
+import { Dlt645Connector } from '../dlt645/dlt645-connector.ts';
 import type { MetricsRegistry } from '../../common/metrics.ts';
 import { ModbusConnector } from '../modbus/modbus-connector.ts';
 import { MqttConnector } from '../mqtt/mqtt-connector.ts';
@@ -16,14 +17,25 @@ export interface ConnectorContext {
   deviceBrokerPassword?: string | undefined;
 }
 
-/** Every connector the gateway runs, by name. A connector with no device in the site file is not started. */
-export const CONNECTORS: Record<string, { wanted(site: SiteConfig): boolean; create(ctx: ConnectorContext): Connector }> = {
+export interface ConnectorEntry {
+  /** Whether the site has devices of this protocol; a connector without devices is not started. */
+  wanted(site: SiteConfig): boolean;
+  create(ctx: ConnectorContext): Connector;
+}
+
+const hasDevices = (protocol: ProtocolName) => (site: SiteConfig) => site.devices.some((d) => d.protocol === protocol);
+
+/**
+ * The connector of every protocol of `common/protocols/`, by protocol name: one explicit map, not
+ * a folder scan. The type makes a protocol without a connector a compile error (docs/extending.md).
+ */
+export const CONNECTORS: { readonly [P in ProtocolName]: ConnectorEntry } = {
   modbus: {
-    wanted: (site) => site.devices.some((d) => d.modbus),
+    wanted: hasDevices('modbus'),
     create: (ctx) => new ModbusConnector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger }),
   },
   mqtt: {
-    wanted: (site) => site.devices.some((d) => d.mqtt),
+    wanted: hasDevices('mqtt'),
     create: (ctx) =>
       new MqttConnector({
         site: ctx.site,
@@ -34,5 +46,9 @@ export const CONNECTORS: Record<string, { wanted(site: SiteConfig): boolean; cre
         ...(ctx.deviceBrokerUsername ? { username: ctx.deviceBrokerUsername } : {}),
         ...(ctx.deviceBrokerPassword ? { password: ctx.deviceBrokerPassword } : {}),
       }),
+  },
+  dlt645: {
+    wanted: hasDevices('dlt645'),
+    create: (ctx) => new Dlt645Connector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger }),
   },
 };

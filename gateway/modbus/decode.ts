@@ -1,6 +1,7 @@
 import type { FunctionCode, RegisterPoint } from '../../common/profiles.ts';
 import type { DeviceKind, Reading } from '../../common/reading.ts';
 import { decodeValue } from '../../common/register-codec.ts';
+import type { ConversionProblem, Converter } from '../connectors/converter.ts';
 import { pointWidth } from './read-plan.ts';
 
 /** What one read returned: register words (FC3/4) or bits as 0/1 (FC1/2), from `address` on. */
@@ -71,3 +72,17 @@ export function decode(block: RegisterBlock, points: readonly RegisterPoint[], c
 export function badReadings(points: readonly RegisterPoint[], ctx: DecodeContext): Reading[] {
   return points.map((p) => reading(ctx, p, null));
 }
+
+/** One answered request: its registers and the points they serve. */
+export interface RegisterRead {
+  block: RegisterBlock;
+  points: readonly RegisterPoint[];
+}
+
+/** The Modbus converter (gateway/connectors/converter.ts): readings of a request's points from its registers. */
+export const convertRegisters: Converter<RegisterRead> = ({ block, points }, device, ts) => {
+  const problems: ConversionProblem[] = [];
+  const ctx: DecodeContext = { building: device.building, device: device.id, kind: device.kind, ts, onProblem: (p) => problems.push(p) };
+  if (device.unit !== undefined) ctx.unit = device.unit;
+  return { readings: decode(block, points, ctx), events: [], problems };
+};

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { ModbusConnectionConfig } from '../../common/site/types.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import type { ModbusConnectionConfig } from '../../common/protocols/modbus.ts';
+import type { Clock } from '../clock.ts';
+import { Reconnector, type BackoffOptions } from '../connectors/reconnector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 
 type ModbusClient = InstanceType<typeof ModbusSerial.default>;
@@ -31,11 +32,7 @@ export interface ModbusReadRequest {
   timeoutMs: number;
 }
 
-export interface BackoffOptions {
-  /** First reconnect delay; doubles on each failed attempt. */
-  initialMs?: number;
-  maxMs?: number;
-}
+export type { BackoffOptions };
 
 export interface ModbusConnectionOptions {
   metrics: MetricsRegistry;
@@ -106,19 +103,13 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   private client: ModbusClient | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private inFlight: ((err: ModbusRequestError) => void) | undefined;
-  private connecting: Promise<boolean> | undefined;
-  private reconnectWait: AbortController | undefined;
-  private attempt = 0;
+  private readonly reconnector: Reconnector;
   private unansweredInARow = 0;
   private readonly reconnectAfterTimeouts: number;
   private everConnected = false;
-  private closed = false;
   private readonly meters: Meters;
   private readonly labels: { connection: string };
-  private readonly initialMs: number;
-  private readonly maxMs: number;
   private readonly connectTimeoutMs: number;
-  private readonly clock: Clock;
   private readonly log: Logger;
 
   constructor(
@@ -130,11 +121,9 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
     this.labels = { connection: config.id };
     this.meters = meters(options.metrics);
     this.meters.connected.set(0, this.labels);
-    this.initialMs = options.backoff?.initialMs ?? 500;
-    this.maxMs = options.backoff?.maxMs ?? 30_000;
+    this.reconnector = new Reconnector(() => this.attemptConnect(), () => this.connected, options.backoff, options.clock);
     this.connectTimeoutMs = options.connectTimeoutMs ?? Math.max(config.timeoutMs, 2000);
     this.reconnectAfterTimeouts = options.reconnectAfterTimeouts ?? 5;
-    this.clock = options.clock ?? systemClock;
     this.log = options.logger.child({ connection: config.id });
   }
 
@@ -148,15 +137,11 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
 
   /** First connection attempt; resolves whether it succeeded. On failure it keeps trying in the background. */
   open(): Promise<boolean> {
-    this.closed = false;
-    return this.connect();
+    return this.reconnector.open();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.reconnectWait?.abort();
-    this.reconnectWait = undefined;
-    await this.connecting;
+    await this.reconnector.close();
     await this.dropClient('closed');
   }
 
@@ -169,7 +154,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   }
 
   private notConnected(): ModbusRequestError {
-    this.scheduleReconnect();
+    this.reconnector.schedule();
     return new ModbusRequestError('disconnected', `connection ${this.id} is down`);
   }
 
@@ -236,15 +221,6 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
     });
   }
 
-  private connect(): Promise<boolean> {
-    if (this.connecting) return this.connecting;
-    this.connecting = this.attemptConnect().finally(() => {
-      this.connecting = undefined;
-      this.scheduleReconnect();
-    });
-    return this.connecting;
-  }
-
   private async attemptConnect(): Promise<boolean> {
     const client = new ModbusSerial.default();
     client.on('error', (err) => this.log.warn({ err }, 'Modbus port error'));
@@ -268,21 +244,20 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
       clearTimeout(timer);
       this.counters.connectFailures++;
       this.meters.connectFailures.inc(this.labels);
-      this.log.warn({ err: (err as Error).message, attempt: this.attempt }, 'Modbus connection failed');
+      this.log.warn({ err: (err as Error).message, attempt: this.reconnector.attempt }, 'Modbus connection failed');
       await closeClient(client, this.transport);
       return false;
     }
     clearTimeout(timer);
-    if (this.closed) {
+    if (this.reconnector.closed) {
       await closeClient(client, this.transport);
       return false;
     }
-    if (this.everConnected || this.attempt > 0) {
+    if (this.everConnected || this.reconnector.attempt > 0) {
       this.counters.reconnects++;
       this.meters.reconnects.inc(this.labels);
     }
     this.everConnected = true;
-    this.attempt = 0;
     this.client = client;
     client.on('close', () => {
       if (this.client === client) void this.lost('closed by peer');
@@ -296,7 +271,7 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   private async lost(reason: string): Promise<void> {
     this.log.warn({ reason }, 'Modbus connection lost');
     await this.dropClient(reason);
-    this.scheduleReconnect();
+    this.reconnector.schedule();
   }
 
   private async dropClient(reason: string): Promise<void> {
@@ -309,19 +284,6 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
     await closeClient(client, this.transport);
   }
 
-  /** Capped exponential backoff with jitter; at most one attempt scheduled or running. */
-  private scheduleReconnect(): void {
-    if (this.closed || this.connecting || this.reconnectWait || this.connected) return;
-    const base = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
-    this.attempt++;
-    const delay = base / 2 + Math.random() * (base / 2);
-    const wait = new AbortController();
-    this.reconnectWait = wait;
-    void this.clock.sleep(delay, wait.signal).then((due) => {
-      if (this.reconnectWait === wait) this.reconnectWait = undefined;
-      if (due) void this.connect();
-    });
-  }
 }
 
 function closeClient(client: ModbusClient, transport: 'tcp' | 'rtu'): Promise<void> {

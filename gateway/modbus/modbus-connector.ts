@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
+import type { ConversionProblem } from '../connectors/converter.ts';
+import { DEFAULT_PRESENCE, DevicePresence, type PresencePolicy } from '../connectors/device-presence.ts';
+import { handOver } from '../connectors/hand-over.ts';
+import { PollCycle } from '../connectors/poll-cycle.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
-import { badReadings, decode, type DecodeContext } from './decode.ts';
+import { badReadings, convertRegisters, type DecodeContext } from './decode.ts';
 import { ModbusConnection, ModbusRequestError, type BackoffOptions } from './modbus-connection.ts';
 import { gapRegisters, planReads, pointWidth, type ReadRequest } from './read-plan.ts';
 
@@ -75,11 +78,9 @@ interface DevicePoll {
   timeoutMs: number;
   reads: ReadRequest[];
   ctx: Omit<DecodeContext, 'ts'>;
+  unusable: (problem: ConversionProblem) => void;
   log: Logger;
-  consecutiveTimeouts: number;
-  offline: boolean;
-  lastProbeCycle: number;
-  lastGoodAt: number | undefined;
+  presence: DevicePresence;
   /** Reads already reported as not served, so the error is raised once, not every cycle. */
   reportedUnserved: Set<ReadRequest>;
   /** Reads whose gaps the device refused and that were split into gapless reads. */
@@ -122,38 +123,19 @@ interface PollerHost {
 
 class ConnectionPoller {
   readonly devices: DevicePoll[] = [];
-  cycles = 0;
-  overruns = 0;
-  lastCycleMs = 0;
+  readonly loop: PollCycle;
   lastRequests = 0;
-  lastCycleEndedAt = 0;
-  running: Promise<void> | undefined;
-  private stopped = false;
 
   constructor(
     readonly conn: ModbusConnection,
     private readonly owner: PollerHost,
     private readonly meters: Meters,
-    private readonly offlineAfter: number,
     private readonly probeEvery: number,
-  ) {}
-
-  /** Starts a cycle unless one is still running (then counts an overrun). */
-  tick(): Promise<void> {
-    if (this.running) {
-      this.overruns++;
-      this.meters.overruns.inc({ connection: this.conn.id });
-      return this.running;
-    }
-    this.running = this.cycle().finally(() => {
-      this.running = undefined;
+  ) {
+    this.loop = new PollCycle((n) => this.cycle(n), {
+      overrun: () => this.meters.overruns.inc({ connection: this.conn.id }),
+      cycleEnded: (ms) => this.meters.cycleSeconds.set(ms / 1000, { connection: this.conn.id }),
     });
-    return this.running;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.running;
   }
 
   stats(): PollCycleStats {
@@ -161,20 +143,22 @@ class ConnectionPoller {
       connection: this.conn.id,
       transport: this.conn.transport,
       connected: this.conn.connected,
-      cycles: this.cycles,
-      overruns: this.overruns,
-      lastCycleMs: this.lastCycleMs,
+      cycles: this.loop.cycles,
+      overruns: this.loop.overruns,
+      lastCycleMs: this.loop.lastCycleMs,
       lastRequests: this.lastRequests,
-      lastCycleEndedAt: this.lastCycleEndedAt,
+      lastCycleEndedAt: this.loop.lastCycleEndedAt,
       devices: this.devices.length,
-      offlineDevices: this.devices.filter((d) => d.offline).length,
+      offlineDevices: this.devices.filter((d) => d.presence.offline).length,
     };
   }
 
-  private async cycle(): Promise<void> {
-    const started = performance.now();
+  private get stopped(): boolean {
+    return this.loop.stopped;
+  }
+
+  private async cycle(n: number): Promise<void> {
     const requestsBefore = this.conn.counters.requests;
-    const n = ++this.cycles;
     for (const d of this.devices) {
       if (this.stopped) break;
       try {
@@ -183,17 +167,11 @@ class ConnectionPoller {
         this.owner.report(new ModbusPollError(this.conn.id, d.config.id, `poll of ${d.config.id} failed: ${(err as Error).message}`));
       }
     }
-    this.lastCycleMs = performance.now() - started;
     this.lastRequests = this.conn.counters.requests - requestsBefore;
-    this.lastCycleEndedAt = Date.now();
-    this.meters.cycleSeconds.set(this.lastCycleMs / 1000, { connection: this.conn.id });
   }
 
   private async pollDevice(d: DevicePoll, cycle: number): Promise<void> {
-    if (d.offline) {
-      if (cycle - d.lastProbeCycle < this.probeEvery) return;
-      d.lastProbeCycle = cycle;
-    }
+    if (!d.presence.due(cycle)) return;
     const readings: Reading[] = [];
     const device = d.config.id;
     const reads = [...d.reads];
@@ -202,7 +180,9 @@ class ConnectionPoller {
       try {
         const words = await this.conn.read({ unitId: d.unitId, fc: r.fc, address: r.address, count: r.count, timeoutMs: d.timeoutMs });
         const ts = Date.now();
-        readings.push(...decode({ fc: r.fc, address: r.address, words }, r.points, { ...d.ctx, ts }));
+        const converted = convertRegisters({ block: { fc: r.fc, address: r.address, words }, points: r.points }, d.config, ts);
+        readings.push(...converted.readings);
+        for (const p of converted.problems) d.unusable(p);
         this.answered(d, ts);
         d.reportedUnserved.delete(r);
       } catch (err) {
@@ -232,23 +212,17 @@ class ConnectionPoller {
   }
 
   private answered(d: DevicePoll, goodAt: number | undefined): void {
-    d.consecutiveTimeouts = 0;
-    if (goodAt !== undefined) d.lastGoodAt = goodAt;
-    if (d.offline) {
-      d.offline = false;
+    if (d.presence.answered(goodAt)) {
       this.meters.deviceOnline.set(1, { device: d.config.id });
       d.log.info({}, 'Modbus device answers again');
     }
   }
 
   private timedOut(d: DevicePoll, cycle: number): void {
-    d.consecutiveTimeouts++;
-    if (!d.offline && d.consecutiveTimeouts >= this.offlineAfter) {
-      d.offline = true;
-      d.lastProbeCycle = cycle;
+    if (d.presence.timedOut(cycle)) {
       this.meters.deviceOnline.set(0, { device: d.config.id });
       this.owner.report(
-        new ModbusPollError(this.conn.id, d.config.id, `device ${d.config.id} (unit ${d.unitId} on ${this.conn.id}) did not answer ${d.consecutiveTimeouts} times in a row; probing it every ${this.probeEvery} cycles`),
+        new ModbusPollError(this.conn.id, d.config.id, `device ${d.config.id} (unit ${d.unitId} on ${this.conn.id}) did not answer ${d.presence.consecutiveTimeouts} times in a row; probing it every ${this.probeEvery} cycles`),
       );
     }
   }
@@ -286,9 +260,11 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
   private readonly meters: Meters;
   private readonly log: Logger;
   private readonly pollIntervalMs: number;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly presence: PresencePolicy;
   private readonly startupErrors: Error[] = [];
   private state: ConnectorState = 'stopped';
+  /** While stop() closes the connections, their closing is not news. */
+  private stopping = false;
   private lastStatus: ConnectorStatus | undefined;
 
   constructor(private readonly options: ModbusConnectorOptions) {
@@ -296,8 +272,10 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
     this.meters = meters(options.metrics);
     this.log = options.logger ?? createLogger('modbus');
     this.pollIntervalMs = options.pollIntervalMs ?? options.site.gateway.pollIntervalMs;
-    const offlineAfter = options.offlineAfterTimeouts ?? 3;
-    const probeEvery = options.offlineProbeEveryCycles ?? 5;
+    this.presence = {
+      offlineAfterTimeouts: options.offlineAfterTimeouts ?? DEFAULT_PRESENCE.offlineAfterTimeouts,
+      probeEveryCycles: options.offlineProbeEveryCycles ?? DEFAULT_PRESENCE.probeEveryCycles,
+    };
     const host: PollerHost = { submit: (r, c) => this.submit(r, c), report: (e) => this.report(e) };
     for (const c of options.site.modbus.connections) {
       const conn = new ModbusConnection(c, {
@@ -306,8 +284,10 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
         ...(options.backoff ? { backoff: options.backoff } : {}),
       });
       conn.on('connected', () => this.updateStatus());
-      conn.on('disconnected', () => this.updateStatus());
-      const poller = new ConnectionPoller(conn, host, this.meters, offlineAfter, probeEvery);
+      conn.on('disconnected', () => {
+        if (!this.stopping) this.updateStatus();
+      });
+      const poller = new ConnectionPoller(conn, host, this.meters, this.presence.probeEveryCycles);
       for (const d of options.site.devices) {
         if (d.modbus?.connection === c.id) poller.devices.push(this.devicePoll(d, c.maxGapRegisters));
       }
@@ -322,29 +302,24 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
     await Promise.all(this.pollers.map((p) => p.conn.open()));
     this.state = 'running';
     this.updateStatus();
-    if (this.pollIntervalMs > 0) {
-      for (const p of this.pollers) {
-        void p.tick();
-        this.timers.push(setInterval(() => void p.tick(), this.pollIntervalMs));
-      }
-    }
+    if (this.pollIntervalMs > 0) for (const p of this.pollers) p.loop.start(this.pollIntervalMs);
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    this.timers.length = 0;
+    this.stopping = true;
     await Promise.all(this.pollers.map(async (p) => {
-      const cycleDone = p.stop();
+      const cycleDone = p.loop.stop();
       await p.conn.close();
       await cycleDone;
     }));
     this.state = 'stopped';
+    this.stopping = false;
     this.updateStatus();
   }
 
   /** Runs one poll cycle on every connection (a cycle already running is awaited, not doubled). */
   async pollOnce(): Promise<void> {
-    await Promise.all(this.pollers.map((p) => p.tick()));
+    await Promise.all(this.pollers.map((p) => p.loop.tick()));
   }
 
   status(): ConnectorStatus {
@@ -364,29 +339,18 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
         device: d.config.id,
         connection: p.conn.id,
         unitId: d.unitId,
-        online: !d.offline,
-        consecutiveTimeouts: d.consecutiveTimeouts,
-        lastGoodAt: d.lastGoodAt,
+        online: !d.presence.offline,
+        consecutiveTimeouts: d.presence.consecutiveTimeouts,
+        lastGoodAt: d.presence.lastGoodAt,
       })),
     );
   }
 
   /** Hands readings to the ingest without waiting; a refusal is counted and reported. */
   private submit(readings: Reading[], connection: string): void {
-    if (readings.length === 0) return;
-    let good = 0;
-    for (const r of readings) if (r.quality === 'good') good++;
-    this.meters.readings.inc({ quality: 'good' }, good);
-    if (readings.length > good) this.meters.readings.inc({ quality: 'bad' }, readings.length - good);
-    const refused = (err: unknown) => {
-      this.meters.ingestErrors.inc({}, readings.length);
-      this.report(new ModbusPollError(connection, undefined, `ingest refused ${readings.length} Modbus readings: ${(err as Error)?.message ?? String(err)}`));
-    };
-    try {
-      this.options.ingest.submit(readings, []).catch(refused);
-    } catch (err) {
-      refused(err);
-    }
+    handOver(this.options.ingest, readings, this.meters, (err) =>
+      this.report(new ModbusPollError(connection, undefined, `ingest refused ${readings.length} Modbus readings: ${(err as Error)?.message ?? String(err)}`)),
+    );
   }
 
   /** Emits a survivable problem; logged when nobody listens, so it never throws. */
@@ -404,16 +368,12 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
       return false;
     });
     const log = this.log.child({ device: d.id, unitId: m.unitId });
-    const ctx: Omit<DecodeContext, 'ts'> = {
-      building: d.building,
-      device: d.id,
-      kind: d.kind,
-      onProblem: (p) => {
-        this.meters.decodeErrors.inc({ device: d.id, metric: p.metric, reason: p.reason });
-        log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'Modbus value unusable');
-      },
-    };
+    const ctx: Omit<DecodeContext, 'ts'> = { building: d.building, device: d.id, kind: d.kind };
     if (d.unit !== undefined) ctx.unit = d.unit;
+    const unusable = (p: ConversionProblem) => {
+      this.meters.decodeErrors.inc({ device: d.id, metric: p.metric, reason: p.reason });
+      log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'Modbus value unusable');
+    };
     this.meters.deviceOnline.set(1, { device: d.id });
     return {
       config: d,
@@ -421,11 +381,9 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
       timeoutMs: m.timeoutMs,
       reads: planReads(points, { maxGapRegisters }),
       ctx,
+      unusable,
       log,
-      consecutiveTimeouts: 0,
-      offline: false,
-      lastProbeCycle: 0,
-      lastGoodAt: undefined,
+      presence: new DevicePresence(this.presence),
       reportedUnserved: new Set(),
       splitDone: new Set(),
     };

@@ -1,5 +1,6 @@
 import { DEVICE_EVENTS, type DeviceEvent, type DeviceKind, type Reading } from '../../common/reading.ts';
-import type { DeviceConfig, MqttMapping } from '../../common/site/types.ts';
+import type { MqttMapping } from '../../common/protocols/mqtt.ts';
+import type { DeviceConfig } from '../../common/site/types.ts';
 import type { DeviceChannel } from '../../common/topics.ts';
 import { mqttEngUnit } from './eng-units.ts';
 

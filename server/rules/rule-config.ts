@@ -195,8 +195,8 @@ export function checkRules(site: SiteConfig): { config: RulesConfig; problems: C
       const r = rule as unknown as Rule;
       if (!r.enabled) continue;
       const where = path ?? `/rules/kinds/${device.kind}/${id}`;
-      if ('metric' in r && path !== undefined && device.modbus && !device.modbus.profile.points.some((p) => p.metric === r.metric)) {
-        problems.push({ path: `${where}/metric`, reason: `device '${device.id}' (profile '${device.modbus.profile.name}') has no metric '${r.metric}'` });
+      if ('metric' in r && path !== undefined && device.metrics && !device.metrics.includes(r.metric)) {
+        problems.push({ path: `${where}/metric`, reason: `device '${device.id}' (${device.address}) has no metric '${r.metric}'; it reports ${device.metrics.join(', ')}` });
         continue;
       }
       if (r.type === 'threshold') {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { PROTOCOL_NAMES } from '../../../common/protocols/index.ts';
 import { DEVICE_KINDS } from '../../../common/reading.ts';
 import type { DeviceConfig } from '../../../common/site/types.ts';
 import { AGGREGATES, type Aggregate, type RangeQuery } from '../../../common/readings/reading-history.ts';
@@ -23,7 +24,8 @@ const DeviceSummary = Type.Object(
     building: Type.String(),
     kind: StringEnum(DEVICE_KINDS),
     unit: Nullable(Type.String({ description: 'the unit (flat, shop) a meter belongs to' })),
-    protocol: StringEnum(['modbus', 'mqtt'] as const),
+    protocol: StringEnum(PROTOCOL_NAMES, { description: 'the field protocol the gateway reads it with' }),
+    address: Type.String({ description: 'where the device is reached, e.g. `T1-modbus unit 11`, `OB-dlt645 meter 000000000101`, an MQTT topic' }),
   },
   { title: 'Device' },
 );
@@ -33,8 +35,7 @@ const DeviceDetail = Type.Composite(
     DeviceSummary,
     Type.Object({
       params: Type.Record(Type.String(), Type.Number(), { description: 'rule parameters from the site file (capacity, limits)' }),
-      modbus: Nullable(Type.Object({ connection: Type.String(), unitId: Type.Integer(), profile: Type.String(), timeoutMs: Type.Integer() })),
-      mqtt: Nullable(Type.Object({ telemetryTopic: Type.String(), eventTopic: Type.String() })),
+      metrics: Nullable(Type.Array(Type.String(), { description: 'metrics the device can report; null when it may send any (MQTT telemetry)' })),
       latest: Type.Array(
         Type.Object({ metric: Type.String(), value: Nullable(Type.Number()), quality: Quality, ts: EpochMs(), engUnit: Nullable(Type.String()) }),
         { description: 'latest stored reading of each metric' },
@@ -61,7 +62,7 @@ const Series = Type.Object({
   points: Type.Array(Type.Object({ metric: Type.String(), ts: EpochMs('the reading, or the start of its window'), value: Nullable(Type.Number()) })),
 });
 
-const summary = (d: DeviceConfig) => ({ id: d.id, name: d.name, building: d.building, kind: d.kind, unit: d.unit ?? null, protocol: d.modbus ? ('modbus' as const) : ('mqtt' as const) });
+const summary = (d: DeviceConfig) => ({ id: d.id, name: d.name, building: d.building, kind: d.kind, unit: d.unit ?? null, protocol: d.protocol, address: d.address });
 
 export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const byId = new Map(app.site.devices.map((d) => [d.id, d]));
@@ -105,8 +106,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return {
         ...summary(d),
         params: d.params,
-        modbus: d.modbus ? { connection: d.modbus.connection, unitId: d.modbus.unitId, profile: d.modbus.profile.name, timeoutMs: d.modbus.timeoutMs } : null,
-        mqtt: d.mqtt ? { telemetryTopic: d.mqtt.telemetryTopic, eventTopic: d.mqtt.eventTopic } : null,
+        metrics: d.metrics ? [...d.metrics] : null,
         latest: latest
           .sort((a, b) => a.metric.localeCompare(b.metric))
           .map((r) => ({ metric: r.metric, value: r.value, quality: r.quality, ts: r.ts, engUnit: r.engUnit ?? null })),
