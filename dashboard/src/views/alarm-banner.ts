@@ -40,7 +40,8 @@ export class AlarmBanner {
     const fresh = alarms.filter((a) => !this.shown.has(a.id));
     this.root.hidden = alarms.length === 0;
     document.body.classList.toggle('has-banner', alarms.length > 0);
-    if (alarms.length > 0) {
+    if (alarms.length === 0) this.root.replaceChildren();
+    else {
       const canAck = mayHandleAlarms(session.user.role);
       const rows = alarms.slice(0, SHOWN).map((a) =>
         el(

@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { content, el, replaceChildren } from '../dom.ts';
 import { trace } from '../live/trace.ts';
+import { formatTime } from './format.ts';
 import type { AppContext } from './view.ts';
 
 /** Ranges of the trend, each with the window it asks the history API for (at most a few hundred points). */
@@ -102,6 +103,9 @@ export class TrendChart {
     this.plot?.destroy();
     const unit = target.engUnit ? ` (${target.engUnit})` : '';
     const tz = this.ctx.site.timezone;
+    const { i18n } = this.ctx;
+    // Axis times in the estate's zone, 24-hour, with the date once the range spans days.
+    const axisTime = (ms: number, spanS: number): string => (spanS > 86_400 ? formatTime(i18n, tz, ms) : formatTime(i18n, tz, ms, false).slice(0, 5));
     const opts: uPlot.Options = {
       ...this.size(),
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz),
@@ -109,7 +113,7 @@ export class TrendChart {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       axes: [
-        { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' } },
+        { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' }, values: (_u, splits) => splits.map((s) => axisTime(s * 1000, to - from)) },
         { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' }, size: 70 },
       ],
       series: [{}, { label: `${this.ctx.i18n.label('metric', target.metric)}${unit}`, stroke: '#58a6ff', width: 2, fill: 'rgba(88,166,255,0.12)', spanGaps: false }],

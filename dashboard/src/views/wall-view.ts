@@ -26,7 +26,7 @@ export function wallView(ctx: AppContext): View {
       root: el('a', { class: 'tile', href: `#/building/${encodeURIComponent(b.id)}`, 'data-building': b.id }),
       condition: el('div', { class: 'tile-condition' }),
       alarms: el('div', { class: 'tile-number', 'data-count': 'alarms' }),
-      unacknowledged: el('div', { class: 'tile-sub' }),
+      unacknowledged: el('div', { class: 'tile-sub attention' }),
       offline: el('div', { class: 'tile-number', 'data-count': 'offline' }),
       devices: el('div', { class: 'tile-sub' }),
       workOrders: el('div', { class: 'tile-number', 'data-count': 'work-orders' }),
