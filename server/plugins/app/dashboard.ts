@@ -31,6 +31,7 @@ export const dashboardPlugin = fp<DashboardPluginOptions>(
       wildcard: false,
       decorateReply: false,
       schemaHide: true,
+      cacheControl: false,
       setHeaders: (res, path) => {
         res.setHeader('cache-control', path.includes(`${join(root, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
