@@ -1,9 +1,10 @@
-// `npm run bench [-- --only ingest,modbus,alarm-latency,fanout] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
+// `npm run bench [-- --only ingest,modbus,alarm-latency,fanout,dashboard-frames] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runAlarmLatency } from './alarm-latency.ts';
+import { runDashboardFrames } from './dashboard-frames.ts';
 import { runFanout } from './fanout/fanout-scenario.ts';
 import { runIngest } from './ingest/ingest-scenario.ts';
 import { runModbus } from './modbus/modbus-scenario.ts';
@@ -16,6 +17,7 @@ const SCENARIOS: Record<string, (o: BenchOptions) => Promise<ScenarioResult>> = 
   modbus: runModbus,
   'alarm-latency': runAlarmLatency,
   fanout: runFanout,
+  'dashboard-frames': runDashboardFrames,
   store: runStoreScenario,
   outbox: runOutboxScenario,
 };

@@ -205,6 +205,7 @@ export function buildingView(ctx: AppContext, buildingId: string): View {
       if (dirty.alarms) renderZones(store.openAlarms());
       if (tick) for (const u of ageUpdaters) u();
     },
+    outdated: () => store.devicesOf(buildingId).length !== devices.length,
     destroy: () => chart.destroy(),
   };
 }

@@ -72,7 +72,8 @@ export class Shell {
   }
 
   render(dirty: Dirty, tick: boolean): void {
-    this.view?.update(dirty, tick);
+    if (dirty.all && this.view?.outdated?.()) this.route();
+    else this.view?.update(dirty, tick);
     if (dirty.all || dirty.alarms || tick) this.banner.update();
     if (dirty.all || dirty.alarms || dirty.tickets || tick) this.renderCounts();
     if (tick) this.renderClock();

@@ -20,5 +20,7 @@ export interface AppContext {
 export interface View {
   readonly root: HTMLElement;
   update(dirty: Dirty, tick: boolean): void;
+  /** After a snapshot: true when the view was laid out from what it no longer matches (built before the first snapshot). */
+  outdated?(): boolean;
   destroy?(): void;
 }
