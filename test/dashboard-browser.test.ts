@@ -124,6 +124,15 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     const after = await (await fetch(`${stack.server.url}/api/alarms/${alarmId}`, { headers: { authorization: `Bearer ${await token(page)}` } })).json();
     expect(after).toMatchObject({ state: 'active-acknowledged', acknowledgedBy: 'demo-engineer' });
     await go('#/alarms', `tr[data-alarm="${alarmId}"][data-state="active-acknowledged"]`);
+
+    // Shelving needs a reason; the list shows the shelf with it, and unshelving ends it.
+    await page.click(`tr[data-alarm="${alarmId}"] [data-action="shelve"]`);
+    await page.fill('.dialog textarea[name=reason]', 'detector under test by the maintenance contractor');
+    await page.click('.dialog [data-action="confirm"]');
+    await page.waitForSelector(`tr[data-alarm="${alarmId}"] .flag-shelved`);
+    expect(await page.textContent(`tr[data-alarm="${alarmId}"] .flag-shelved`)).toContain('detector under test');
+    await page.click(`tr[data-alarm="${alarmId}"] [data-action="unshelve"]`);
+    await page.waitForSelector(`tr[data-alarm="${alarmId}"] [data-action="shelve"]`);
   });
 
   it('opens the work order the fire alarm raised and moves it through its actions', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EstateStore } from '../dashboard/src/state/estate-store.ts';
+import { bannerAlarms } from '../dashboard/src/views/alarm-banner.ts';
+import { compareAlarms } from '../dashboard/src/views/alarm-list-view.ts';
 import { missedDeadlines, workOrderKpis } from '../dashboard/src/state/work-order-kpi.ts';
 import type { Alarm, Snapshot, WorkOrder } from '../dashboard/src/types.ts';
 
@@ -91,5 +93,29 @@ describe('deadlines and KPIs of the work-order board', () => {
     expect(k.overdue).toBe(2);
     expect(k.leakTestPending).toBe(1);
     expect(k.open).toBe(5);
+  });
+});
+
+describe('which alarms take over the screen', () => {
+  it('unacknowledged critical alarms, newest first; not shelved, suppressed, acknowledged or less severe ones', () => {
+    const shown = bannerAlarms([
+      alarm({ id: 'fire', raisedAt: 10 }),
+      alarm({ id: 'sos-returned', state: 'cleared-unacknowledged', raisedAt: 20 }),
+      alarm({ id: 'acknowledged', state: 'active-acknowledged' }),
+      alarm({ id: 'shelved', shelved: { by: 'x', reason: 'test', at: 0, until: 1 } }),
+      alarm({ id: 'flood-child', suppressed: true, suppressedBy: 'flood-1' }),
+      alarm({ id: 'door', severity: 'high' }),
+    ]);
+    expect(shown.map((a) => a.id)).toEqual(['sos-returned', 'fire']);
+  });
+
+  it('lists alarms most severe first, then unacknowledged, then newest', () => {
+    const list = [
+      alarm({ id: 'low', severity: 'low', raisedAt: 99 }),
+      alarm({ id: 'crit-acked', state: 'active-acknowledged', raisedAt: 50 }),
+      alarm({ id: 'crit-old', raisedAt: 1 }),
+      alarm({ id: 'crit-new', raisedAt: 2 }),
+    ].sort(compareAlarms);
+    expect(list.map((a) => a.id)).toEqual(['crit-new', 'crit-old', 'crit-acked', 'low']);
   });
 });
