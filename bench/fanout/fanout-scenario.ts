@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { readEnvironment } from '../../common/env.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -39,6 +40,8 @@ export interface FanoutDetails {
   alarmMs: { p50: number; p99: number; max: number };
   serverRssMb: { beforeSockets: number; peak: number };
   serverCpuPct: { mean: number; peak: number };
+  /** The server's event-loop delay while measuring (perf_hooks.monitorEventLoopDelay). */
+  serverLoopDelayMs: { p50: number; p99: number; max: number };
   /** Mean CPU of each client process: on a shared 2-core machine the clients compete with the server. */
   clientCpuPct: number[];
   snapshotBytes: number;
@@ -58,7 +61,8 @@ interface ClientReport {
 const stats = (v: number[]) => ({ p50: percentile(v, 50), p99: percentile(v, 99), max: v.reduce((m, x) => Math.max(m, x), -Infinity) });
 
 export async function runFanout(opts: BenchOptions): Promise<ScenarioResult> {
-  const sockets = opts.quick ? 200 : SOCKETS;
+  // FANOUT_SOCKETS=4 measures the path without the fan-out, for comparison.
+  const sockets = Number(process.env.FANOUT_SOCKETS) || (opts.quick ? 200 : SOCKETS);
   const seconds = opts.durationS ?? (opts.quick ? 8 : 20);
   const dir = await mkdtemp(join(tmpdir(), 'fm-bench-fanout-'));
   const children: BenchChild[] = [];
@@ -130,9 +134,11 @@ export async function runFanout(opts: BenchOptions): Promise<ScenarioResult> {
 
     // Warm-up: every device heard once, first alarms and work orders stored, sockets settled.
     await sleep(opts.quick ? 8000 : 10_000);
+    await server.request({ cmd: 'loopStart' });
     measuring = true;
     await sleep(seconds * 1000);
     measuring = false;
+    const loopDelay = await server.request<{ p50: number; p99: number; max: number }>({ cmd: 'loopStop' });
     running = false;
     await loop;
     // Let the last changes arrive, then collect.
@@ -161,6 +167,7 @@ export async function runFanout(opts: BenchOptions): Promise<ScenarioResult> {
       serverRssMb: { beforeSockets: rssBefore.rssMb, peak: usage?.peakRssMb ?? NaN },
       serverCpuPct: { mean: usage?.meanCpuPct ?? NaN, peak: usage?.peakCpuPct ?? NaN },
       clientCpuPct: clientCpu,
+      serverLoopDelayMs: loopDelay,
       snapshotBytes: Math.max(...reports.map((r) => r.snapshotBytes)),
     };
     const complete = deliveries === details.expectedDeliveries && alarmDeliveries === alarms * connected;
@@ -176,6 +183,7 @@ export async function runFanout(opts: BenchOptions): Promise<ScenarioResult> {
         { measure: 'changes delivered / expected', value: `${fmt.int(deliveries)} / ${fmt.int(details.expectedDeliveries)}`, target: 'all', pass: complete },
         { measure: 'server RSS peak (before sockets)', value: `${fmt.mb(details.serverRssMb.peak)} (${fmt.mb(details.serverRssMb.beforeSockets)})`, target: `< ${TARGET_RSS_MB} MB`, pass: details.serverRssMb.peak < TARGET_RSS_MB },
         { measure: 'server CPU mean / peak', value: `${fmt.pct(details.serverCpuPct.mean)} / ${fmt.pct(details.serverCpuPct.peak)}` },
+        { measure: 'server event-loop delay p99 / max', value: `${fmt.ms(loopDelay.p99)} / ${fmt.ms(loopDelay.max)}` },
         { measure: 'client processes CPU mean', value: clientCpu.map((c) => fmt.pct(c)).join(', ') },
         { measure: 'snapshot on connect', value: `${fmt.int(details.snapshotBytes / 1024)} KiB` },
       ],
@@ -203,8 +211,18 @@ async function serverProcess(dir: string, sessions: number): Promise<void> {
   const viewer = app.users.credentials('demo-viewer');
   if (!viewer) throw new Error('no demo-viewer account');
   const tokens = Array.from({ length: sessions }, () => app.sessions.open(viewer.user.id).token);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   serveParent({
     rss: () => ({ rssMb: process.memoryUsage().rss / 1024 / 1024 }),
+    loopStart: () => {
+      loopDelay.reset();
+      loopDelay.enable();
+      return {};
+    },
+    loopStop: () => {
+      loopDelay.disable();
+      return { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+    },
     async stop() {
       await app.close();
       return {};

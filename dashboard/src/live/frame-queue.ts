@@ -23,7 +23,7 @@ export class FrameQueue {
 
   push(m: FeedMessage): void {
     if (m.type === 'device:state') {
-      for (const d of m.body.devices) this.devices.set(d.id, { building: m.body.building, state: d });
+      for (const d of m.body.devices) this.devices.set(d.id, { building: d.building, state: d });
     } else {
       if (m.type === 'snapshot') this.devices.clear();
       this.messages.push(m);

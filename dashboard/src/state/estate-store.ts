@@ -13,7 +13,7 @@ export interface Dirty {
 export type FeedMessage =
   | { type: 'snapshot'; body: Snapshot }
   | { type: 'building:status'; body: BuildingStatus }
-  | { type: 'device:state'; body: { building: string; devices: DeviceLiveState[] } }
+  | { type: 'device:state'; body: { building?: string; devices: DeviceLiveState[] } }
   | { type: 'alarm:raised' | 'alarm:updated' | 'alarm:cleared'; body: AlarmMessage }
   | { type: 'ticket:created' | 'ticket:changed'; body: TicketMessage };
 
