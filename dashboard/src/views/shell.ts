@@ -66,7 +66,9 @@ export class Shell {
     else if (page === 'work-orders' && id && /^\d+$/.test(id)) this.view = workOrderDetail(ctx, Number(id));
     else if (page === 'work-orders') this.view = workOrderBoard(ctx);
     else this.view = wallView(ctx);
-    for (const a of this.header.querySelectorAll<HTMLAnchorElement>('nav a')) a.classList.toggle('active', a.getAttribute('href') === `#/${page === 'work-orders' ? 'work-orders' : hash}` || a.getAttribute('href') === `#/${page}`);
+    // A work order's page lights up the board's link; a building's, its own.
+    const current = page === 'building' ? `#/${hash}` : `#/${page || 'wall'}`;
+    for (const a of this.header.querySelectorAll<HTMLAnchorElement>('nav a')) a.classList.toggle('active', a.getAttribute('href') === current);
     replaceChildren(this.main, this.view.root);
     document.body.dataset.view = page || 'wall';
   }
