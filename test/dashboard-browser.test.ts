@@ -13,7 +13,7 @@ import { hasChromium, launchChromium, type HeadlessChromium } from './harness/ch
 import { waitFor } from './harness/ports.ts';
 
 /** Screenshots of the screens, for docs/dashboard.md and for a person to look at. */
-export const SCREENSHOTS = fileURLToPath(new URL('../test-output/dashboard/', import.meta.url));
+const SCREENSHOTS = fileURLToPath(new URL('../test-output/dashboard/', import.meta.url));
 
 const available = hasChromium();
 
@@ -124,6 +124,7 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     const after = await (await fetch(`${stack.server.url}/api/alarms/${alarmId}`, { headers: { authorization: `Bearer ${await token(page)}` } })).json();
     expect(after).toMatchObject({ state: 'active-acknowledged', acknowledgedBy: 'demo-engineer' });
     await go('#/alarms', `tr[data-alarm="${alarmId}"][data-state="active-acknowledged"]`);
+    await shot('alarms-zh');
 
     // Shelving needs a reason; the list shows the shelf with it, and unshelving ends it.
     await page.click(`tr[data-alarm="${alarmId}"] [data-action="shelve"]`);
