@@ -241,6 +241,10 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     await fetch(`${stack.server.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${t}` } });
     await page.waitForSelector('.login .login-error:text("You logged out")');
     expect(await page.evaluate(() => localStorage.getItem('fm.session'))).toBeNull();
+    expect(await foreignLabels(page, 'en')).toEqual([]);
+    await page.click('.login [data-language="zh-CN"]');
+    await page.waitForSelector('.login h2:text("值班室登录")');
+    expect(await foreignLabels(page, 'zh-CN')).toEqual([]);
   });
 });
 

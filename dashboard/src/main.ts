@@ -22,18 +22,19 @@ const siren = new Siren();
 document.addEventListener('pointerdown', () => siren.unlock(), { once: true });
 
 let stopRunning: (() => void) | undefined;
-let loginMessage: string | undefined;
+/** Why the last session ended, shown on the login in the language of the moment. */
+let loginReason: SessionEnd | undefined;
 const api = new Api(() => endSession('expired'));
 
-function showLogin(message?: string): void {
-  loginMessage = message;
+function showLogin(reason?: SessionEnd): void {
+  loginReason = reason;
   document.body.dataset.view = 'login';
   root.replaceChildren(
     loginView(i18n, api, (session) => {
       siren.unlock();
       saveSession(localStorage, session);
       void boot(session);
-    }, message),
+    }, reason && i18n.t(`login.ended.${reason}`)),
   );
 }
 
@@ -44,7 +45,7 @@ function endSession(reason: SessionEnd): void {
   saveSession(localStorage, undefined);
   i18n.useFor(undefined);
   record('session:ended', reason);
-  showLogin(i18n.t(`login.ended.${reason}`));
+  showLogin(reason);
 }
 
 async function boot(session: Session): Promise<void> {
@@ -120,7 +121,7 @@ function start(session: Session, site: SiteInfo): void {
 }
 
 i18n.onChange(() => {
-  if (!stopRunning && api.session === undefined) showLogin(loginMessage);
+  if (!stopRunning && api.session === undefined) showLogin(loginReason);
 });
 
 const stored = loadSession(localStorage, Date.now());

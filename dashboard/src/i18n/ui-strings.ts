@@ -178,7 +178,7 @@ export const UI_ZH: Record<UiKey, string> = {
   'conn.live': '实时',
   'conn.connecting': '正在连接…',
   'conn.disconnected': '连接中断，正在重连',
-  'conn.age': '数据已过去 {age}',
+  'conn.age': '数据更新于 {age}前',
   'conn.since': '自 {time} 起',
 
   'age.s': '{n} 秒',
