@@ -5,6 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# The browser dashboard, built once into the image (the server would otherwise build it at start).
+RUN npx tsx server/dashboard/dashboard-build.ts --force
 ENV NODE_ENV=production DATA_DIR=/data
 VOLUME /data
 CMD ["npx", "tsx", "bin/start.ts"]

@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['./test/harness/dashboard-build.ts'],
     reporters: ['default', './test/harness/summary-reporter.ts'],
   },
 });

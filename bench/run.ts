@@ -1,9 +1,11 @@
-// `npm run bench [-- --only ingest,modbus,alarm-latency] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
+// `npm run bench [-- --only ingest,modbus,alarm-latency,fanout,dashboard-frames] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runAlarmLatency } from './alarm-latency.ts';
+import { runDashboardFrames } from './dashboard-frames.ts';
+import { runFanout } from './fanout/fanout-scenario.ts';
 import { runIngest } from './ingest/ingest-scenario.ts';
 import { runModbus } from './modbus/modbus-scenario.ts';
 import { runOutboxScenario, runStoreScenario } from './throughput-scenarios.ts';
@@ -14,6 +16,8 @@ const SCENARIOS: Record<string, (o: BenchOptions) => Promise<ScenarioResult>> = 
   ingest: runIngest,
   modbus: runModbus,
   'alarm-latency': runAlarmLatency,
+  fanout: runFanout,
+  'dashboard-frames': runDashboardFrames,
   store: runStoreScenario,
   outbox: runOutboxScenario,
 };

@@ -7,6 +7,7 @@ import { authPlugin } from './plugins/app/auth.ts';
 import { brokerPlugin } from './plugins/app/broker.ts';
 import { busPlugin } from './plugins/app/bus.ts';
 import { configPlugin } from './plugins/app/config.ts';
+import { dashboardPlugin } from './plugins/app/dashboard.ts';
 import { databasePlugin } from './plugins/app/database.ts';
 import { metricsPlugin } from './plugins/app/metrics.ts';
 import { readingsPlugin } from './plugins/app/readings.ts';
@@ -21,6 +22,8 @@ import { authRoutes, type LoginLimits } from './routes/api/auth.ts';
 import { buildingRoutes } from './routes/api/buildings.ts';
 import { deviceRoutes } from './routes/api/devices.ts';
 import { healthRoutes } from './routes/api/health.ts';
+import { labelRoutes } from './routes/api/labels.ts';
+import { siteRoutes } from './routes/api/site.ts';
 import { ticketRoutes } from './routes/api/tickets.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { resolveRules } from './rules/rule-config.ts';
@@ -93,10 +96,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         await api.register(deviceRoutes);
         await api.register(alarmRoutes);
         await api.register(ticketRoutes);
+        await api.register(siteRoutes);
+        await api.register(labelRoutes);
       },
       { prefix: '/api' },
     );
     await app.register(metricsRoutes);
+    // The browser dashboard at / (built by npm start / npm run server, or npm run build:dashboard).
+    await app.register(dashboardPlugin);
     await app.ready();
   } catch (err) {
     await app.close().catch(() => {});

@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { buildApp } from './app.ts';
+import { ensureDashboardBuilt } from './dashboard/dashboard-build.ts';
 import { DEMO_PASSWORD, DEMO_USERS } from './plugins/app/auth.ts';
 
 export interface RunningServer {
@@ -16,6 +17,7 @@ export interface RunningServer {
  */
 export async function runServer(env: Environment, logger: Logger): Promise<RunningServer> {
   const site = loadSiteFile(env.siteConfig ?? DEMO_SITE_FILE, env.siteVariables);
+  await ensureDashboardBuilt({ logger: logger.child({ component: 'dashboard' }) });
   const app = await buildApp({ site, env, logger });
   try {
     await app.listen({ port: env.port, host: env.host });
@@ -26,7 +28,7 @@ export async function runServer(env: Environment, logger: Logger): Promise<Runni
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
   const url = `http://${env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
-  const lines = ['', `Facility Monitor server: ${site.site.name}`, `  ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${app.broker.embedded ? ' (embedded)' : ''}`];
+  const lines = ['', `Facility Monitor server: ${site.site.name}`, `  dashboard: ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${app.broker.embedded ? ' (embedded)' : ''}`];
   if (site.site.demo) {
     lines.push(`  demo login: ${DEMO_USERS[0]!.username} / ${DEMO_PASSWORD}  (also ${DEMO_USERS.slice(1).map((u) => `${u.username} as ${u.role}`).join(', ')}; same password)`);
   }

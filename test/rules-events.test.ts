@@ -54,7 +54,7 @@ describe('device event alarms carry what a work order needs', () => {
       raisedAt: clock.now(),
       announcedAt: clock.now(),
     });
-    expect(a.title).toEqual({ en: 'FIRE ALARM B1 zone B1-3F-east', zh: '火警 B1 防区 B1-3F-east' });
+    expect(a.title).toEqual({ en: 'FIRE ALARM B1 zone B1-3F-east', zh: '火警 B1 报警区域 B1-3F-east' });
     db.close();
   });
 

@@ -12,7 +12,8 @@ import { databasePlugin } from '../server/plugins/app/database.ts';
 import { registeredRoutes } from './harness/routes.ts';
 import { smallSite, startTestServer, testEnvironment, type TestServer } from './harness/server-app.ts';
 
-const PUBLIC_API = ['POST /api/auth/login', 'GET /api/health', 'HEAD /api/health'];
+// The label catalogue is public: the login page is labelled before anyone logs in.
+const PUBLIC_API = ['POST /api/auth/login', 'GET /api/health', 'HEAD /api/health', 'GET /api/labels', 'HEAD /api/labels'];
 const HOUR = 3_600_000;
 
 let server: TestServer;
@@ -27,7 +28,7 @@ afterAll(async () => {
 
 const sample = (url: string): string => url.replace(/:id\b/g, '1');
 
-describe('every /api route but login and health needs a login', () => {
+describe('every /api route but login, health and the labels needs a login', () => {
   it('answers 401 without a token and with an unknown token, on every registered route', async () => {
     const routes = registeredRoutes(server.app).filter((r) => r.url.startsWith('/api/'));
     expect(routes.length).toBeGreaterThan(20);
@@ -47,7 +48,7 @@ describe('every /api route but login and health needs a login', () => {
     expect(open).toEqual([]);
   });
 
-  it('the only public API routes are login and health', async () => {
+  it('the only public API routes are login, health and the labels', async () => {
     const routes = registeredRoutes(server.app).filter((r) => r.url.startsWith('/api/'));
     const reachable: string[] = [];
     for (const r of routes) {

@@ -94,9 +94,15 @@ describe('dashboard sockets', () => {
     const sos = await waitFor(() => b2.of('alarm:raised').find((m) => m.alarm.device === 'B1-sos'), 10_000, 'critical alarm on the B2 dashboard');
     expect(sos.critical).toBe(true);
     // Everything for B1 has reached the other dashboard by now; none of it may have reached b2.
-    await waitFor(() => all.of('device:state').some((m) => m.building === 'B1' && m.devices.some((x: { metrics: { level_mm?: { value: number } } }) => x.metrics.level_mm?.value === 2400)), 10_000, 'B1 delta');
+    await waitFor(() => all.of('device:state').some((m) => m.devices.some((x: { building: string; metrics: { level_mm?: { value: number } } }) => x.building === 'B1' && x.metrics.level_mm?.value === 2400)), 10_000, 'B1 delta');
     await waitFor(() => all.of('ticket:created').some((m) => m.ticket.ruleId === 'door-held-open'), 10_000, 'held-open ticket');
     expect(b2.of('device:state').every((m) => m.building === 'B2')).toBe(true);
+    // A dashboard of every building gets the devices of every building in one message per window; `building` only when they are of one.
+    const buildingsOf = (m: { devices: { building: string }[] }) => new Set(m.devices.map((x) => x.building));
+    for (const m of all.of('device:state')) {
+      if (m.building === undefined) expect(buildingsOf(m).size).toBeGreaterThan(1);
+      else expect([...buildingsOf(m)]).toEqual([m.building]);
+    }
     expect(b2.of('alarm:raised').map((m) => m.alarm.device)).toEqual(['B1-sos']);
     expect(b2.of('ticket:created').map((m) => m.ticket.deviceId)).toEqual(['B1-sos']);
     expect(b2.of('building:status').every((s) => s.id === 'B2')).toBe(true);

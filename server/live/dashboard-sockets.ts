@@ -89,6 +89,8 @@ export interface DashboardSocketCounters {
 
 /** Room of every authenticated dashboard (critical alarms). */
 export const ALL_DASHBOARDS = 'dashboards';
+/** Room of the dashboards that watch every building (the default): they get one device delta per window, not one per building. */
+export const EVERY_BUILDING = 'buildings:all';
 export const buildingRoom = (building: string): string => `building:${building}`;
 
 export function isCritical(alarm: Pick<Alarm, 'severity'>): boolean {
@@ -191,7 +193,7 @@ export class DashboardSockets {
   private connected(socket: Socket): void {
     this.counters.connected++;
     const all = [...this.buildingIds];
-    void socket.join([ALL_DASHBOARDS, ...all.map(buildingRoom)]);
+    void socket.join([ALL_DASHBOARDS, EVERY_BUILDING, ...all.map(buildingRoom)]);
     socket.data.buildings = all;
     socket.emit('snapshot', this.snapshot(all));
     socket.on('subscribe', (body: unknown, ack?: unknown) => {
@@ -205,6 +207,8 @@ export class DashboardSockets {
       if (unknown.length > 0) return reply({ ok: false, error: `unknown building ${unknown.join(', ')} (known: ${all.join(', ')})` });
       for (const b of socket.data.buildings as string[]) void socket.leave(buildingRoom(b));
       void socket.join(list.map(buildingRoom));
+      if (list.length === this.buildingIds.size) void socket.join(EVERY_BUILDING);
+      else void socket.leave(EVERY_BUILDING);
       socket.data.buildings = list;
       socket.emit('snapshot', this.snapshot(list));
       reply({ ok: true, buildings: list });
@@ -282,10 +286,14 @@ export class DashboardSockets {
       if (list) list.push(state);
       else byBuilding.set(building, [state]);
     }
-    for (const [building, devices] of byBuilding) {
-      this.counters.deviceDeltas += devices.length;
-      this.io.to(buildingRoom(building)).emit('device:state', { building, devices });
-    }
+    if (byBuilding.size === 0) return;
+    // One message per window to a dashboard of every building, one per building to the others:
+    // with 1,000 dashboards the cost is the number of socket writes.
+    const every = [...byBuilding.values()].flat();
+    this.counters.deviceDeltas += every.length;
+    const only = byBuilding.size === 1 ? [...byBuilding.keys()][0] : undefined;
+    this.io.to(EVERY_BUILDING).emit('device:state', only === undefined ? { devices: every } : { building: only, devices: every });
+    for (const [building, devices] of byBuilding) this.io.to(buildingRoom(building)).except(EVERY_BUILDING).emit('device:state', { building, devices });
     this.flushBuildings(byBuilding.keys());
   }
 

@@ -147,7 +147,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'fire-safety',
       severity: 'critical',
       enabled: true,
-      title: { en: 'FIRE ALARM {building} zone {instance}', zh: '火警 {building} 防区 {instance}' },
+      title: { en: 'FIRE ALARM {building} zone {instance}', zh: '火警 {building} 报警区域 {instance}' },
     },
     {
       id: 'fire-panel-fault',
