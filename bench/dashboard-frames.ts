@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainModule } from '../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import type { Reading } from '../common/reading.ts';
-import { MetricsRegistry } from '../gateway/metrics.ts';
+import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { ensureDashboardBuilt } from '../server/dashboard/dashboard-build.ts';
 import { hasChromium, launchChromium } from '../test/harness/chromium.ts';

@@ -14,7 +14,7 @@ import { createLogger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { isMainModule } from '../../common/run-process.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../../common/site/load.ts';
-import { MetricsRegistry } from '../../gateway/metrics.ts';
+import { MetricsRegistry } from '../../common/metrics.ts';
 import { UpstreamPublisher } from '../../gateway/upstream/upstream-publisher.ts';
 import { buildApp } from '../../server/app.ts';
 import { forkTs, serveParent, type BenchChild } from '../child-process.ts';
@@ -200,10 +200,8 @@ export async function runFanout(opts: BenchOptions): Promise<ScenarioResult> {
 
 /** The server of the demo estate in its own process (its RSS is what is measured), with `sessions` logged-in dashboard sessions. */
 async function serverProcess(dir: string, sessions: number): Promise<void> {
-  process.env.GATEWAY_CREDENTIALS = `${GATEWAY.id}:${GATEWAY.password}`;
-  process.env.MQTT_HOST = '127.0.0.1';
   const site = loadSiteFile(DEMO_SITE_FILE);
-  const env = readEnvironment({ DATA_DIR: join(dir, 'server'), MQTT_PORT: '0' });
+  const env = readEnvironment({ DATA_DIR: join(dir, 'server'), MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', GATEWAY_CREDENTIALS: `${GATEWAY.id}:${GATEWAY.password}` });
   const logger = createLogger('server');
   logger.level = process.env.BENCH_LOG_LEVEL ?? 'warn';
   const app = await buildApp({ site, env, logger, rateLimitMax: 1_000_000 });
