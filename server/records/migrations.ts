@@ -1,13 +1,21 @@
-import type { Database } from './database.ts';
+import type { Dialect } from './records-client.ts';
 
 /**
  * One step of the records schema. Versions are 1, 2, 3, … in array order; a shipped migration
- * is never edited, a change is a new entry at the end.
+ * is never edited, a change is a new entry at the end. `sql` is one text for every dialect, or
+ * the text of each dialect where they differ (types, identity columns, collations).
  */
 export interface Migration {
   version: number;
   name: string;
-  up(db: Database): void;
+  sql: string | { readonly [D in Dialect]?: string };
+}
+
+/** The SQL of a migration for a dialect; a migration without it cannot run there. */
+export function migrationSql(m: Migration, dialect: Dialect): string {
+  const sql = typeof m.sql === 'string' ? m.sql : m.sql[dialect];
+  if (sql === undefined) throw new Error(`migration ${m.version} (${m.name}) has no SQL for ${dialect}`);
+  return sql;
 }
 
 const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
@@ -24,8 +32,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'users, teams, work orders and their timeline',
-    up(db) {
-      db.exec(`
+    sql: {
+      sqlite: `
         CREATE TABLE users (
           id INTEGER PRIMARY KEY,
           username TEXT NOT NULL COLLATE NOCASE UNIQUE,
@@ -108,14 +116,14 @@ export const MIGRATIONS: readonly Migration[] = [
           details TEXT NOT NULL DEFAULT '{}'
         );
         CREATE INDEX work_order_events_work_order ON work_order_events (work_order_id, id);
-      `);
+      `,
     },
   },
   {
     version: 2,
     name: 'login sessions',
-    up(db) {
-      db.exec(`
+    sql: {
+      sqlite: `
         -- Only a SHA-256 of the bearer token is kept: a copy of the file does not log anyone in.
         CREATE TABLE sessions (
           token_hash TEXT PRIMARY KEY,
@@ -126,15 +134,15 @@ export const MIGRATIONS: readonly Migration[] = [
         ) WITHOUT ROWID;
         CREATE INDEX sessions_user ON sessions (user_id);
         CREATE INDEX sessions_expires ON sessions (expires_at);
-      `);
+      `,
     },
   },
   {
     version: 3,
     name: 'alarms, pending rule timers and shelves',
-    up(db) {
-      // IF NOT EXISTS: before this migration the alarm store created these tables itself, in this shape.
-      db.exec(`
+    // IF NOT EXISTS: before this migration the alarm store created these tables itself, in this shape.
+    sql: {
+      sqlite: `
         CREATE TABLE IF NOT EXISTS alarms (
           id TEXT PRIMARY KEY,
           key TEXT NOT NULL,
@@ -167,18 +175,18 @@ export const MIGRATIONS: readonly Migration[] = [
           shelved_at INTEGER NOT NULL,
           until INTEGER NOT NULL
         ) WITHOUT ROWID;
-      `);
+      `,
     },
   },
   {
     version: 4,
     name: 'the reading and limit that started a pending rule timer',
-    up(db) {
-      // NULL in rows written before: the alarm such a timer raises has no value until a reading comes.
-      db.exec(`
+    // NULL in rows written before: the alarm such a timer raises has no value until a reading comes.
+    sql: {
+      sqlite: `
         ALTER TABLE alarm_timers ADD COLUMN value REAL;
         ALTER TABLE alarm_timers ADD COLUMN rule_limit REAL;
-      `);
+      `,
     },
   },
 ];
