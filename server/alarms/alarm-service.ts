@@ -246,15 +246,18 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     return out.sort(compareAlarms);
   }
 
-  /** Every alarm, closed ones too, newest first. */
-  history(query: AlarmHistoryQuery = {}): Promise<Alarm[]> {
+  /** Every alarm, closed ones too, newest first; the changes decided so far included. */
+  async history(query: AlarmHistoryQuery = {}): Promise<Alarm[]> {
+    await this.writes.settled();
     return this.store.history(query);
   }
 
   /** One alarm, open or closed. */
   async get(id: string): Promise<Alarm | undefined> {
     const a = this.open.get(id);
-    return a ? snapshot(a) : this.store.getAlarm(id);
+    if (a) return snapshot(a);
+    await this.writes.settled();
+    return this.store.getAlarm(id);
   }
 
   private raise(point: AlarmPoint, ts: number, facts: TripFacts, chattering: boolean): void {
@@ -313,7 +316,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
 
   /** Refuses an action on an alarm that is not open: closed (conflict) or unknown. */
   private async refuseMissing(id: string): Promise<never> {
-    if (await this.store.getAlarm(id)) throw new AlarmActionError('conflict', `alarm ${id} is closed (cleared and acknowledged)`);
+    if (await this.get(id)) throw new AlarmActionError('conflict', `alarm ${id} is closed (cleared and acknowledged)`);
     throw new AlarmActionError('not-found', `no alarm ${id}`);
   }
 
