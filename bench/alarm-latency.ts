@@ -92,8 +92,8 @@ export async function runAlarmLatency(opts: BenchOptions): Promise<ScenarioResul
     children.push(load);
     await load.next('ready', 60_000);
 
-    const admin = app.users.credentials('bench');
-    const { token } = app.sessions.open(admin!.user.id);
+    const admin = await app.users.credentials('bench');
+    const { token } = await app.sessions.open(admin!.user.id);
     const socket = connectSocket(url, { path: '/socket.io', transports: ['websocket'], reconnection: false, auth: { token } });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no dashboard snapshot within 30 s')), 30_000);

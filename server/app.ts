@@ -8,7 +8,7 @@ import { brokerPlugin } from './plugins/app/broker.ts';
 import { busPlugin } from './plugins/app/bus.ts';
 import { configPlugin } from './plugins/app/config.ts';
 import { dashboardPlugin } from './plugins/app/dashboard.ts';
-import { databasePlugin } from './plugins/app/database.ts';
+import { recordsPlugin } from './plugins/app/records.ts';
 import { metricsPlugin } from './plugins/app/metrics.ts';
 import { readingsPlugin } from './plugins/app/readings.ts';
 import { rulesPlugin } from './plugins/app/rules.ts';
@@ -62,8 +62,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger('server', { level: env.logLevel }),
-    // Bodies with unknown fields are refused (naming the field) rather than silently trimmed.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Bodies with unknown fields are refused (naming the field) rather than silently trimmed;
+    // `multipleOf` compares to 1e-6, so that a cost of 0.1 + 0.2 has 2 decimals despite binary fractions.
+    ajv: { customOptions: { removeAdditional: false, multipleOfPrecision: 6 } },
     bodyLimit: 256 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -73,10 +74,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(errorHandlerPlugin);
     await app.register(rateLimitPlugin, opts.rateLimitMax === undefined ? {} : { max: opts.rateLimitMax });
 
-    // The records: configuration, metrics registry, database, work orders, reading history, users and sessions.
+    // The records: configuration, metrics registry, records database, work orders, reading history, users and sessions.
     await app.register(configPlugin, { site: opts.site, env, ...(opts.clock && { clock: opts.clock }) });
     await app.register(metricsPlugin);
-    await app.register(databasePlugin);
+    await app.register(recordsPlugin);
     await app.register(workOrdersPlugin);
     await app.register(readingsPlugin);
     await app.register(authPlugin);

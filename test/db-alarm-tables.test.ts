@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteAlarmStateStore } from '../server/alarms/alarm-store.ts';
-import { openDatabase } from '../server/db/database.ts';
-import { schemaVersion } from '../server/db/migrate.ts';
-import { MIGRATIONS } from '../server/db/migrations.ts';
+import { AlarmRepository } from '../server/records/alarm-repository.ts';
+import { MIGRATIONS } from '../server/records/migrations.ts';
+import { schemaVersion } from '../server/records/sqlite/migrate.ts';
+import { openDatabase } from '../server/records/sqlite/open-database.ts';
+import { SqliteClient } from '../server/records/sqlite/sqlite-client.ts';
 import { RulesEngine } from '../server/rules/rules-engine.ts';
 import { manualClock, reading, record, tempDir, testSite } from './fixtures/rules/harness.ts';
 
@@ -43,7 +44,7 @@ describe('alarm tables (migrations 3 and 4)', () => {
     }
   });
 
-  it('keeps the alarms and pending timers of a file from before, whose timers then raise without a value until a reading comes', () => {
+  it('keeps the alarms and pending timers of a file from before, whose timers then raise without a value until a reading comes', async () => {
     const file = join(tmp.dir, 'before.db');
     const clock = manualClock();
     const base = clock.now();
@@ -54,28 +55,31 @@ describe('alarm tables (migrations 3 and 4)', () => {
     old.close();
 
     const db = openDatabase(file);
+    const client = new SqliteClient(db);
     try {
       expect(schemaVersion(db)).toBe(MIGRATIONS.length);
-      const store = new SqliteAlarmStateStore(db);
-      expect(store.timers()).toEqual([{ ruleId: 'tank-level-high', device: 'tank-1', instance: '', phase: 'on-delay', since: base, due: base + 30_000 }]);
-      expect(store.shelves().map((s) => s.key)).toEqual(['door-1/door-forced']);
+      const store = new AlarmRepository(client);
+      expect(await store.timers()).toEqual([{ ruleId: 'tank-level-high', device: 'tank-1', instance: '', phase: 'on-delay', since: base, due: base + 30_000 }]);
+      expect((await store.shelves()).map((s) => s.key)).toEqual(['door-1/door-forced']);
 
       clock.set(base + 10_000);
       const engine = new RulesEngine({ site: testSite({ devices: { 'tank-1': { 'device-offline': { enabled: false } } } }), store, clock: clock.now });
       const events = record(engine);
-      engine.restore(clock.now());
+      await engine.restore(clock.now());
       engine.tick(base + 30_000);
+      await engine.settled();
       expect(events.map((e) => [e.type, e.alarm.raisedAt, e.alarm.value])).toEqual([['raised', base + 30_000, undefined]]);
 
       // A new timer on the migrated file keeps its reading.
       engine.onReading(reading('tank-1', 'level_mm', 700, base + 31_000));
-      const timers = store.timers().map(({ ruleId, phase, value, limit }) => ({ ruleId, phase, value, limit }));
+      await engine.settled();
+      const timers = (await store.timers()).map(({ ruleId, phase, value, limit }) => ({ ruleId, phase, value, limit }));
       expect(timers.sort((a, b) => a.ruleId.localeCompare(b.ruleId))).toEqual([
         { ruleId: 'tank-level-high', phase: 'off-delay', value: 700, limit: 3800 },
         { ruleId: 'tank-level-low', phase: 'on-delay', value: 700, limit: 800 },
       ]);
     } finally {
-      db.close();
+      await client.close();
     }
   });
 });

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../server/db/database.ts';
-import { MigrationError, SchemaVersionError, migrate, schemaVersion } from '../server/db/migrate.ts';
-import { MIGRATIONS, type Migration } from '../server/db/migrations.ts';
+import { MIGRATIONS, type Migration } from '../server/records/migrations.ts';
+import { MigrationError, SchemaVersionError, migrate, schemaVersion } from '../server/records/sqlite/migrate.ts';
+import { openDatabase } from '../server/records/sqlite/open-database.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -62,7 +62,7 @@ describe('openDatabase', () => {
     openDatabase(file, { migrations: v1 }).close();
     const later: Migration[] = [
       ...MIGRATIONS,
-      { version: MIGRATIONS.length + 1, name: 'notices', up: (db) => db.exec('CREATE TABLE notices (id INTEGER PRIMARY KEY, title TEXT NOT NULL)') },
+      { version: MIGRATIONS.length + 1, name: 'notices', sql: 'CREATE TABLE notices (id INTEGER PRIMARY KEY, title TEXT NOT NULL)' },
     ];
     const db = openDatabase(file, { migrations: later });
     try {
@@ -78,7 +78,7 @@ describe('openDatabase', () => {
 
   it('refuses a database written by newer code, naming the file and both versions, and leaves it untouched', () => {
     const file = join(dir, 'newer.db');
-    const newer: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'from the future', up: (db) => db.exec('CREATE TABLE future (x)') }];
+    const newer: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'from the future', sql: 'CREATE TABLE future (x)' }];
     openDatabase(file, { migrations: newer }).close();
     let error: unknown;
     try {
@@ -105,10 +105,7 @@ describe('openDatabase', () => {
       {
         version: MIGRATIONS.length + 1,
         name: 'half done',
-        up: (db) => {
-          db.exec('CREATE TABLE half (x)');
-          db.exec('THIS IS NOT SQL');
-        },
+        sql: { sqlite: 'CREATE TABLE half (x); THIS IS NOT SQL' },
       },
     ];
     const file = join(dir, 'failing.db');
@@ -124,7 +121,7 @@ describe('openDatabase', () => {
   });
 
   it('rejects a migration list that is not numbered 1, 2, 3 …', () => {
-    const gap: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 2, name: 'skipped one', up: () => {} }];
+    const gap: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 2, name: 'skipped one', sql: '' }];
     expect(() => openDatabase(':memory:', { migrations: gap })).toThrow(/has version \d+, expected \d+/);
   });
 

@@ -63,9 +63,9 @@ describe('rule configuration', () => {
     expect(rules[0]).toMatchObject({ forMs: 5_000, severity: 'critical', limit: 800, offDelayMs: 10_000, title: { en: '{deviceName} nearly empty', zh: expect.stringContaining('水位过低') } });
   });
 
-  it('a new rule from the site file runs like a default one', () => {
+  it('a new rule from the site file runs like a default one', async () => {
     const clock = manualClock();
-    const { engine, events, db } = newEngine({
+    const { engine, events, close } = newEngine({
       clock: clock.now,
       rules: {
         kinds: {
@@ -86,12 +86,14 @@ describe('rule configuration', () => {
     });
     engine.onReading(reading('tank-1', 'pump_running', 1, clock.now()));
     engine.onEvent(event('door-1', 'card_denied', clock.now(), { card: '0042' }));
+    await engine.settled();
     expect(events.map((e) => [e.type, e.alarm.key, e.alarm.title.en])).toEqual([
       ['raised', 'tank-1/pump-running-at-low-level', 'Roof tank pump running'],
       ['raised', 'door-1/door-card-denied', 'Card denied at Lobby door'],
     ]);
+    await engine.settled();
     expect(engine.rulesOf('door-1').map((r) => r.id)).toEqual(['door-forced', 'door-held-open', 'door-card-denied', 'device-offline']);
-    db.close();
+    await close();
   });
 
   it('the engine refuses to start on an invalid rules section', () => {

@@ -19,12 +19,12 @@ const fixtures = readdirSync(dir)
   .map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as ThresholdFixture] as const);
 
 describe.each(fixtures)('threshold: %s', (_name, fx) => {
-  it(fx.about, () => {
+  it(fx.about, async () => {
     const ruleId = fx.ruleId ?? 'tank-level-high';
     const other = ruleId === 'tank-level-high' ? 'tank-level-low' : 'tank-level-high';
     const clock = manualClock();
     const base = clock.now();
-    const { engine, events, db } = newEngine({
+    const { engine, events, close } = newEngine({
       clock: clock.now,
       rules: { devices: { 'tank-1': { [ruleId]: fx.rule, [other]: { enabled: false }, 'device-offline': { enabled: false } } } },
     });
@@ -43,17 +43,20 @@ describe.each(fixtures)('threshold: %s', (_name, fx) => {
       s.run();
       engine.tick(clock.now());
     }
+    await engine.settled();
     const got = events
       .filter((e) => e.alarm.ruleId === ruleId)
       .map((e) => `${e.type}@${(e.type === 'raised' ? e.alarm.raisedAt : e.type === 'cleared' ? e.alarm.clearedAt! : e.alarm.updatedAt) - base}`);
+    await engine.settled();
     expect(got).toEqual(fx.expect);
     const raised = events.find((e) => e.type === 'raised' && e.alarm.ruleId === ruleId);
     expect(events.filter((e) => e.alarm.device === 'tank-1' && e.alarm.ruleId !== ruleId).map((e) => e.alarm.key)).toEqual([]);
     if (raised) {
+      await engine.settled();
       expect(raised.alarm.limit).toBe(ruleId === 'tank-level-high' ? 3800 : 800);
       expect(raised.alarm.title.en).toContain('Roof tank');
       expect(raised.alarm.title.zh).toMatch(/水位/);
     }
-    db.close();
+    await close();
   });
 });

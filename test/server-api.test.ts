@@ -65,6 +65,7 @@ describe('GET /api/buildings', () => {
 
   it('counts an active alarm by severity, and the alarm opens a work order by itself', async () => {
     server.app.rules.onEvent({ building: 'T1', device: 'T1-fire', kind: 'fire-panel', event: 'alarm', ts: T0 - MINUTE, attrs: { zone: 'T1-3F-east' } });
+    await server.app.rules.settled();
     const t1 = ((await get('/api/buildings')).json() as Array<{ id: string }>).find((b) => b.id === 'T1');
     expect(t1).toMatchObject({ condition: 'alarm', worstSeverity: 'critical', alarms: { open: 1, active: 1, unacknowledged: 1, bySeverity: { critical: 1, high: 0, medium: 0, low: 0 } } });
 

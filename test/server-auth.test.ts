@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
 import { buildApp } from '../server/app.ts';
-import { openDatabase } from '../server/db/database.ts';
+import { openDatabase } from '../server/records/sqlite/open-database.ts';
 import { authPlugin, DEMO_PASSWORD, DEMO_USERS } from '../server/plugins/app/auth.ts';
 import { configPlugin } from '../server/plugins/app/config.ts';
 import { DEFAULT_LOGIN_LIMITS } from '../server/routes/api/auth.ts';
-import { databasePlugin } from '../server/plugins/app/database.ts';
+import { recordsPlugin } from '../server/plugins/app/records.ts';
 import { registeredRoutes } from './harness/routes.ts';
 import { smallSite, startTestServer, testEnvironment, type TestServer } from './harness/server-app.ts';
 
@@ -63,7 +63,7 @@ describe('every /api route but login, health and the labels needs a login', () =
     const app = Fastify();
     try {
       await app.register(configPlugin, { site: smallSite(true), env: testEnvironment(dir) });
-      await app.register(databasePlugin);
+      await app.register(recordsPlugin);
       await app.register(authPlugin);
       const outcome = await (async () => {
         await app.register(

@@ -81,8 +81,9 @@ describe('upstream consumer', () => {
     await publish('fm/v1/B1/B1-sos/event', { ...press, event: 'reset', ts: t + 1 });
     await publish('fm/v1/B1/B1-sos/event', { ...press });
     await waitFor(() => counters().duplicateEvents >= 2, 10_000, 'duplicates');
+    await server.app.rules.settled();
     expect(counters().events).toBe(2);
-    const [alarm, ...more] = server.app.alarms.history({ device: 'B1-sos' });
+    const [alarm, ...more] = await server.app.alarms.history({ device: 'B1-sos' });
     expect(more).toEqual([]);
     expect(alarm).toMatchObject({ occurrences: 1, state: 'cleared-unacknowledged', raisedAt: t, clearedAt: t + 1 });
   });
@@ -98,6 +99,7 @@ describe('upstream consumer', () => {
     // Event-only devices come back with their gateway; polled ones need a reading.
     await waitFor(() => server.app.liveState.get('B2-door')!.status === 'online', 10_000, 'door online');
     expect(server.app.liveState.get('B2-tank')!.status).toBe('offline');
-    expect(server.app.workOrders.list({ deviceId: 'B2-door' }).items).toHaveLength(1);
+    await server.app.rules.settled();
+    expect((await server.app.workOrderQueries.list({ deviceId: 'B2-door' })).items).toHaveLength(1);
   });
 });

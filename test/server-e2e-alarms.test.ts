@@ -15,8 +15,6 @@ const RULES = {
   },
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Devices → gateway → server, all real: simulators on a manual clock, the gateway with its SQLite store, the server with its embedded broker. */
 describe('alarms become work orders end to end', () => {
   let server: ServerUnderTest;
@@ -25,7 +23,12 @@ describe('alarms become work orders end to end', () => {
   let screen: Recorder;
   const clock = new ManualClock(Date.now());
 
-  const workOrders = (deviceId: string) => server.app.workOrders.list({ deviceId }).items;
+  const workOrders = async (deviceId: string) => (await server.app.workOrderQueries.list({ deviceId })).items;
+  /** Waits until the server has seen a reading of `deviceId` from at least `ts` and stored what it decided. */
+  const heard = async (deviceId: string, ts: number, what: string) => {
+    await waitFor(() => (server.app.liveState.get(deviceId)?.lastSeen ?? 0) >= ts, 15_000, what);
+    await server.app.rules.settled();
+  };
 
   beforeAll(async () => {
     const site = liveSite({ modbusPort: await freePort(), rules: RULES });
@@ -60,16 +63,16 @@ describe('alarms become work orders end to end', () => {
     expect(pushed.body.critical).toBe(true);
     const alarm = screen.of('alarm:raised').find((m) => m.alarm.device === 'B1-fire');
     expect(alarm).toMatchObject({ critical: true, alarm: { ruleId: 'fire-zone-alarm', instance: 'B1-1F-east', severity: 'critical' } });
-    const [wo, ...more] = workOrders('B1-fire');
+    const [wo, ...more] = await workOrders('B1-fire');
     expect(more).toEqual([]);
     expect(wo).toMatchObject({ source: 'alarm', ruleId: 'fire-zone-alarm', category: 'fire-safety', priority: 'critical', state: 'open', occurrences: 1, building: 'B1' });
     expect(wo!.createdAt).toBe(alarm.alarm.raisedAt);
     expect(wo!.title).toContain('B1-1F-east');
-    // The panel stays in alarm and reports telemetry meanwhile: still one work order.
+    // The panel stays in alarm and reports telemetry meanwhile: still one work order once that telemetry is in.
     clock.advance(10_000);
     await estate.tick();
-    await sleep(500);
-    expect(workOrders('B1-fire')).toHaveLength(1);
+    await heard('B1-fire', clock.now(), 'fire panel telemetry after the alarm');
+    expect(await workOrders('B1-fire')).toHaveLength(1);
   });
 
   it('tank-leak opens one work order for the falling tank, not one per reading', async () => {
@@ -80,38 +83,40 @@ describe('alarms become work orders end to end', () => {
       await estate.tick();
     }
     expect(tank.levelMm).toBeLessThanOrEqual(600);
-    const [wo] = await waitFor(() => (workOrders('B1-tank').length > 0 ? workOrders('B1-tank') : undefined), 15_000, 'tank work order');
+    const [wo] = await waitFor(async () => {
+      const items = await workOrders('B1-tank');
+      return items.length > 0 ? items : undefined;
+    }, 15_000, 'tank work order');
     expect(wo).toMatchObject({ ruleId: 'tank-level-low', priority: 'high', occurrences: 1 });
     const readingsAtRaise = server.app.rules.counters.readings;
     const polledBefore = server.app.liveState.get('B1-tank')!.lastSeen!;
     // Many more low readings arrive (the gateway polls every 200 ms) and change nothing.
-    await waitFor(() => server.app.liveState.get('B1-tank')!.lastSeen! > polledBefore + 2000, 15_000, 'two more seconds of low readings');
+    await heard('B1-tank', polledBefore + 2001, 'two more seconds of low readings');
     expect(server.app.rules.counters.readings).toBeGreaterThan(readingsAtRaise + 5);
-    expect(workOrders('B1-tank')).toEqual([expect.objectContaining({ id: wo!.id, occurrences: 1 })]);
+    expect(await workOrders('B1-tank')).toEqual([expect.objectContaining({ id: wo!.id, occurrences: 1 })]);
     expect(server.app.alarms.listActive({ device: 'B1-tank' })).toHaveLength(1);
   });
 
   it('a level hovering at its limit within the deadband opens nothing', async () => {
     const tank = estate.deviceOf('B2-tank', 'tank');
     tank.pumpAvailable = false;
-    const seen = new Set<number>();
-    const track = () => {
-      const v = server.app.liveState.get('B2-tank')?.metrics.level_mm?.value;
-      if (typeof v === 'number') seen.add(v);
-    };
-    // 790 is below the 800 mm limit, 810 above it but inside the 50 mm deadband; each dip lasts less than the 3 s on-delay.
+    const level = () => server.app.liveState.get('B2-tank')?.metrics.level_mm?.value;
+    const pendingOnDelay = async () => (await server.app.records.alarms.timers()).some((t) => t.device === 'B2-tank' && t.ruleId === 'tank-level-low');
+    let onDelaysStarted = 0;
+    // 790 is below the 800 mm limit, 810 above it but inside the 50 mm deadband; each dip lasts one poll, less than the 3 s on-delay.
     for (let i = 0; i < 16; i++) {
-      tank.levelMm = i % 2 === 0 ? 790 : 810;
+      const mm = i % 2 === 0 ? 790 : 810;
+      tank.levelMm = mm;
       await estate.tick();
-      for (let j = 0; j < 4; j++) {
-        await sleep(100);
-        track();
-      }
+      await waitFor(() => level() === mm, 15_000, `level ${mm} mm at the server`);
+      await server.app.rules.settled();
+      if (mm === 790 && (await pendingOnDelay())) onDelaysStarted++;
     }
-    await sleep(3500);
-    expect(seen.has(790) && seen.has(810)).toBe(true);
+    // Every dip started the on-delay, and the last normal reading cancelled it: nothing is pending that could raise later.
+    expect(onDelaysStarted).toBe(8);
+    expect(await pendingOnDelay()).toBe(false);
     expect(server.app.alarms.listActive({ device: 'B2-tank' })).toEqual([]);
-    expect(workOrders('B2-tank')).toEqual([]);
+    expect(await workOrders('B2-tank')).toEqual([]);
     tank.levelMm = 2500;
     tank.pumpAvailable = true;
     await estate.tick();
@@ -119,7 +124,10 @@ describe('alarms become work orders end to end', () => {
 
   it('device-offline opens an offline work order and clears the alarm when the device returns', async () => {
     await estate.scenario('device-offline', { target: 'B1-0101-water', mqttTarget: 'B2-door', durationMs: 60_000 });
-    const [wo] = await waitFor(() => (workOrders('B1-0101-water').length > 0 ? workOrders('B1-0101-water') : undefined), 15_000, 'offline work order');
+    const [wo] = await waitFor(async () => {
+      const items = await workOrders('B1-0101-water');
+      return items.length > 0 ? items : undefined;
+    }, 15_000, 'offline work order');
     expect(wo).toMatchObject({ ruleId: 'device-offline', category: 'general', state: 'open' });
     expect(server.app.liveState.get('B1-0101-water')!.status).toBe('offline');
     await waitFor(() => screen.of('device:state').some((m) => m.devices.some((d: { id: string; status: string }) => d.id === 'B1-0101-water' && d.status === 'offline')), 10_000, 'offline delta');
@@ -129,6 +137,7 @@ describe('alarms become work orders end to end', () => {
     const cleared = await waitFor(() => screen.of('alarm:cleared').find((m) => m.alarm.device === 'B1-0101-water'), 15_000, 'offline alarm cleared');
     expect(cleared.alarm).toMatchObject({ ruleId: 'device-offline', conditionActive: false });
     expect(server.app.liveState.get('B1-0101-water')!.status).toBe('online');
-    expect(workOrders('B1-0101-water')).toHaveLength(1);
+    await server.app.rules.settled();
+    expect(await workOrders('B1-0101-water')).toHaveLength(1);
   });
 });

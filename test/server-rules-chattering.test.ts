@@ -28,18 +28,19 @@ describe('chattering input through MQTT', () => {
       await gateway.deliver([{ readings: [], events: [door('forced', t0 + i * 1000), door('closed', t0 + i * 1000 + 500)] }]);
     }
     await waitFor(() => server.app.bus.counters.events >= 20, 10_000, 'all 20 events consumed');
+    await server.app.rules.settled();
 
-    const alarms = server.app.alarms.history({ device: 'B1-door' });
+    const alarms = await server.app.alarms.history({ device: 'B1-door' });
     expect(alarms).toHaveLength(1);
     expect(alarms[0]).toMatchObject({ ruleId: 'door-forced', chattering: true, occurrences: 10, raisedAt: t0 });
     // Held open by chattering although the last event closed the door.
     expect(alarms[0]!.state).toBe('active-unacknowledged');
 
-    const { items } = server.app.workOrders.list({ deviceId: 'B1-door' });
+    const { items } = await server.app.workOrderQueries.list({ deviceId: 'B1-door' });
     expect(items).toHaveLength(1);
     // Raised, repeated once, then marked chattering; the trips after that are the alarm's, not the work order's.
     expect(items[0]).toMatchObject({ ruleId: 'door-forced', occurrences: 3, createdAt: t0 });
-    const timeline = server.app.workOrders.get(items[0]!.id).timeline;
+    const { timeline } = await server.app.workOrderQueries.get(items[0]!.id);
     expect(timeline.map((e) => e.action)).toEqual(['raise', 'occurrence', 'occurrence']);
     expect(timeline.at(-1)!.details.detail).toMatch(/chattering/);
   });

@@ -35,8 +35,8 @@ describe('server restart during an on-delay', () => {
     server = await startServer({ site, dataDir, mqttPort, listen: false });
     let raisedWallTime = 0;
     server.app.alarms.once('alarm-raised', () => (raisedWallTime = Date.now()));
-    const [wo] = await waitFor(() => {
-      const items = server!.app.workOrders.list({ deviceId: 'B1-tank' }).items;
+    const [wo] = await waitFor(async () => {
+      const { items } = await server!.app.workOrderQueries.list({ deviceId: 'B1-tank' });
       return items.length > 0 ? items : undefined;
     }, 20_000, 'tank work order after the restart');
 

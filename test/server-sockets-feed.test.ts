@@ -96,6 +96,8 @@ describe('dashboard sockets', () => {
     // Everything for B1 has reached the other dashboard by now; none of it may have reached b2.
     await waitFor(() => all.of('device:state').some((m) => m.devices.some((x: { building: string; metrics: { level_mm?: { value: number } } }) => x.building === 'B1' && x.metrics.level_mm?.value === 2400)), 10_000, 'B1 delta');
     await waitFor(() => all.of('ticket:created').some((m) => m.ticket.ruleId === 'door-held-open'), 10_000, 'held-open ticket');
+    // A round trip on b2 itself: whatever the server sent it before has arrived by the answer.
+    expect(await b2.socket.emitWithAck('subscribe', { buildings: ['B2'] })).toMatchObject({ ok: true });
     expect(b2.of('device:state').every((m) => m.building === 'B2')).toBe(true);
     // A dashboard of every building gets the devices of every building in one message per window; `building` only when they are of one.
     const buildingsOf = (m: { devices: { building: string }[] }) => new Set(m.devices.map((x) => x.building));

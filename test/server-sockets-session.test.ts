@@ -55,7 +55,7 @@ describe('a dashboard socket ends with its session', () => {
   it('a new password ends every session of the user, sockets included', async () => {
     const engineer = await open(await server.login('demo-engineer'));
     const desk = await open(await server.login('demo-desk'));
-    const id = server.app.users.credentials('demo-engineer')!.user.id;
+    const id = (await server.app.users.credentials('demo-engineer'))!.user.id;
     const res = await server.as('demo', { method: 'PATCH', url: `/api/users/${id}`, payload: { password: 'a-new-password-1' } });
     expect(res.statusCode).toBe(200);
     expect(await ended(engineer)).toEqual(['io server disconnect']);
@@ -73,10 +73,13 @@ describe('a dashboard socket ends with its session', () => {
     expect(stillOpen.length).toBe(3);
 
     now = loggedInAt + SESSION_TTL_MS - 1;
-    // Several check intervals pass while the sessions are still valid.
-    await new Promise((r) => setTimeout(r, 500));
+    // A check while the sessions are still valid ends none: a round trip after it shows the socket still served.
+    server.app.sockets.endExpiredSessions();
+    expect(await early.socket.emitWithAck('subscribe', {})).toMatchObject({ ok: true });
     expect(early.socket.connected).toBe(true);
+    expect(early.of('session:expired')).toEqual([]);
 
+    // Expired now: the periodic check (every 100 ms here) ends them.
     now = loggedInAt + SESSION_TTL_MS;
     for (const d of stillOpen) {
       expect(await ended(d)).toEqual(['io server disconnect']);

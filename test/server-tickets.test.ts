@@ -165,6 +165,9 @@ describe('malformed requests get 400 naming the field', () => {
     ['title missing', 'POST', '/api/tickets', { building: 'B1', category: 'general' }, 'title'],
     ['title empty', 'POST', '/api/tickets', { title: '', building: 'B1', category: 'general' }, 'title'],
     ['title too long', 'POST', '/api/tickets', { title: 'x'.repeat(201), building: 'B1', category: 'general' }, 'title'],
+    ['title blank', 'POST', '/api/tickets', { title: '   ', building: 'B1', category: 'general' }, 'title'],
+    ['detail too long', 'POST', '/api/tickets', { title: 'x', detail: 'x'.repeat(4001), building: 'B1', category: 'general' }, 'detail'],
+    ['reporter too long', 'POST', '/api/tickets', { title: 'x', reporter: 'x'.repeat(201), building: 'B1', category: 'general' }, 'reporter'],
     ['unknown category', 'POST', '/api/tickets', { title: 'x', building: 'B1', category: 'plumbing' }, 'category'],
     ['unknown priority', 'POST', '/api/tickets', { title: 'x', building: 'B1', category: 'general', priority: 'urgent' }, 'priority'],
     ['source alarm is not for people', 'POST', '/api/tickets', { title: 'x', building: 'B1', category: 'general', source: 'alarm' }, 'source'],
@@ -174,6 +177,10 @@ describe('malformed requests get 400 naming the field', () => {
     ['callback outcome unknown', 'POST', '/api/tickets/{id}/callback', { outcome: 'happy' }, 'outcome'],
     ['leak test time as text', 'POST', '/api/tickets/{id}/leak-test', { leakTestAt: 'yesterday' }, 'leakTestAt'],
     ['negative cost', 'POST', '/api/tickets/{id}/resolve', { cost: -1 }, 'cost'],
+    ['cost with more than 2 decimals', 'POST', '/api/tickets/{id}/resolve', { cost: 1.005 }, 'cost'],
+    ['cost beyond any repair', 'POST', '/api/tickets/{id}/resolve', { cost: 1e300 }, 'cost'],
+    ['repair item too long', 'POST', '/api/tickets/{id}/resolve', { item: 'x'.repeat(501) }, 'item'],
+    ['leak test before 1970', 'POST', '/api/tickets/{id}/leak-test', { leakTestAt: -1 }, 'leakTestAt'],
     ['assign to nobody', 'POST', '/api/tickets/{id}/assign', { comment: 'who?' }, 'userId'],
     ['assign to a name', 'POST', '/api/tickets/{id}/assign', { userId: 'wang' }, 'userId'],
     ['comment too long', 'POST', '/api/tickets/{id}/acknowledge', { comment: 'x'.repeat(4001) }, 'comment'],
@@ -191,6 +198,18 @@ describe('malformed requests get 400 naming the field', () => {
     expect(body.error).toBe('Bad Request');
     expect(body.field).toBe(field);
     expect(body.message).toContain(field);
+  });
+
+  it('says why a blank title or a fraction of a cent is refused; a cost of 0.1 + 0.2 is 0.30', async () => {
+    const blank = await call(DESK.name, { method: 'POST', url: '/api/tickets', payload: { title: ' \t ', building: 'B1', category: 'general' } });
+    expect(blank.json().message).toBe('title: must not be blank');
+    const cents = await call(ENGINEER.name, { method: 'POST', url: `/api/tickets/${id}/resolve`, payload: { cost: 12.345 } });
+    expect(cents.json().message).toBe('cost: must have at most 2 decimals');
+    now = T0;
+    const t = await create({ title: 'Tap washer', building: 'B1', category: 'general' });
+    await act(t.id, 'acknowledge', ENGINEER.name);
+    await act(t.id, 'start', ENGINEER.name);
+    expect((await act(t.id, 'resolve', ENGINEER.name, { cost: 0.1 + 0.2 })).ticket.cost).toBe(0.3);
   });
 
   it('a body that is not JSON is a 400 too', async () => {

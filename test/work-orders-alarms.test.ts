@@ -4,22 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../server/db/database.ts';
+import { openDatabase, type Database } from '../server/records/sqlite/open-database.ts';
+import { UniqueViolationError } from '../server/records/records-client.ts';
 import { WorkOrderTransitionError } from '../server/work-orders/errors.ts';
+import type { AlarmInput } from '../server/work-orders/types.ts';
+import type { WorkOrderService } from '../server/work-orders/work-order-service.ts';
+import { workOrderFixture, type WorkOrderFixture } from './fixtures/work-orders/service.ts';
 import { waitFor } from './harness/ports.ts';
-import type { AlarmInput, WorkOrder, WorkOrderEvent } from '../server/work-orders/types.ts';
-import { WorkOrderService } from '../server/work-orders/work-order-service.ts';
 
 const T0 = Date.parse('2024-11-23T02:00:00Z');
 
-function setup(file = ':memory:') {
-  const db = openDatabase(file);
-  db.prepare("INSERT OR IGNORE INTO users (id, username, display_name, role, password_hash, created_at) VALUES (1, 'wang', 'Wang Fang', 'engineer', 'x', 0)").run();
-  const clock = { now: T0 };
-  const changes: Array<[WorkOrder, WorkOrderEvent]> = [];
-  const service = new WorkOrderService({ db, clock: () => clock.now, onChange: (wo, ev) => changes.push([wo, ev]) });
-  return { db, clock, changes, service };
-}
+const setup = () => workOrderFixture({ clock: () => T0, users: [{ id: 1, username: 'wang', role: 'engineer' }] });
 
 const fireAlarm = (at: number, over: Partial<AlarmInput> = {}): AlarmInput => ({
   deviceId: 'B1-FP-01',
@@ -33,77 +28,74 @@ const fireAlarm = (at: number, over: Partial<AlarmInput> = {}): AlarmInput => ({
   ...over,
 });
 
-function closeSatisfied(service: WorkOrderService, id: number) {
+async function closeSatisfied(service: WorkOrderService, id: number) {
   for (const [action, payload] of [['acknowledge', {}], ['start', {}], ['resolve', {}], ['callback', { outcome: 'satisfied' }], ['close', {}]] as const) {
-    service.act(id, action, 1, payload as never);
+    await service.act(id, action, 1, payload as never);
   }
 }
 
 describe('raiseFromAlarm', () => {
-  let ctx: ReturnType<typeof setup>;
-  beforeAll(() => {
-    ctx = setup();
+  let ctx: WorkOrderFixture;
+  beforeAll(async () => {
+    ctx = await setup();
   });
-  afterAll(() => ctx.db.close());
+  afterAll(() => ctx.client.close());
 
-  it('1,000 repeats of one (device, rule) make one work order with 1,000 occurrences, each on the timeline', () => {
-    const { service, db } = ctx;
-    const results = Array.from({ length: 1_000 }, (_, i) => service.raiseFromAlarm(fireAlarm(T0 + i * 1_000)));
+  it('1,000 repeats of one (device, rule) make one work order with 1,000 occurrences, each on the timeline', async () => {
+    const { service, queries, client } = ctx;
+    // All at once: the records keep them to one work order however they interleave.
+    const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => service.raiseFromAlarm(fireAlarm(T0 + i * 1_000))));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     const id = results[0]!.workOrder.id;
     expect(new Set(results.map((r) => r.workOrder.id))).toEqual(new Set([id]));
-    const wo = service.get(id);
+    const wo = await queries.get(id);
     expect(wo).toMatchObject({ source: 'alarm', state: 'open', occurrences: 1_000, lastOccurrenceAt: T0 + 999_000, createdAt: T0, createdBy: null, deviceId: 'B1-FP-01' });
     expect(wo.timeline).toHaveLength(1_000);
     expect(wo.timeline[0]).toMatchObject({ action: 'raise', by: null, at: T0, toState: 'open' });
     expect(wo.timeline.slice(1).every((e, i) => e.action === 'occurrence' && e.at === T0 + (i + 1) * 1_000 && e.details.occurrence === i + 2)).toBe(true);
-    expect((db.prepare('SELECT COUNT(*) AS n FROM work_orders').get() as { n: number }).n).toBe(1);
+    expect((await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM work_orders'))[0]!.n).toBe(1);
     expect(ctx.changes).toHaveLength(1_000);
   });
 
-  it('a repeat on a work order in progress (not closed) still adds an occurrence', () => {
-    const { service } = ctx;
-    const id = service.list({ deviceId: 'B1-FP-01' }).items[0]!.id;
-    service.act(id, 'acknowledge', 1);
-    service.act(id, 'start', 1);
-    const again = service.raiseFromAlarm(fireAlarm(T0 + 2_000_000));
+  it('a repeat on a work order in progress (not closed) still adds an occurrence', async () => {
+    const { service, queries } = ctx;
+    const id = (await queries.list({ deviceId: 'B1-FP-01' })).items[0]!.id;
+    await service.act(id, 'acknowledge', 1, {});
+    await service.act(id, 'start', 1, {});
+    const again = await service.raiseFromAlarm(fireAlarm(T0 + 2_000_000));
     expect(again).toMatchObject({ created: false, workOrder: { id, state: 'in_progress', occurrences: 1_001 } });
   });
 
-  it('another rule or another device opens its own work order', () => {
+  it('another rule or another device opens its own work order', async () => {
     const { service } = ctx;
-    const fault = service.raiseFromAlarm(fireAlarm(T0, { ruleId: 'fire-panel.fault', priority: 'medium' }));
-    const other = service.raiseFromAlarm(fireAlarm(T0, { deviceId: 'B2-FP-01', building: 'B2' }));
+    const fault = await service.raiseFromAlarm(fireAlarm(T0, { ruleId: 'fire-panel.fault', priority: 'medium' }));
+    const other = await service.raiseFromAlarm(fireAlarm(T0, { deviceId: 'B2-FP-01', building: 'B2' }));
     expect(fault.created && other.created).toBe(true);
     expect(new Set([fault.workOrder.id, other.workOrder.id]).size).toBe(2);
   });
 
-  it('after close, the next alarm opens a new work order; the closed one cannot be reopened while the new one is open', () => {
-    const { service } = ctx;
-    const id = service.list({ deviceId: 'B1-FP-01', state: 'in_progress' }).items[0]!.id;
-    service.act(id, 'resolve', 1);
-    service.act(id, 'callback', 1, { outcome: 'satisfied' });
-    service.act(id, 'close', 1);
-    const next = service.raiseFromAlarm(fireAlarm(T0 + 3_000_000));
+  it('after close, the next alarm opens a new work order; the closed one cannot be reopened while the new one is open', async () => {
+    const { service, queries } = ctx;
+    const id = (await queries.list({ deviceId: 'B1-FP-01', state: 'in_progress' })).items[0]!.id;
+    await service.act(id, 'resolve', 1, {});
+    await service.act(id, 'callback', 1, { outcome: 'satisfied' });
+    await service.act(id, 'close', 1, {});
+    const next = await service.raiseFromAlarm(fireAlarm(T0 + 3_000_000));
     expect(next.created).toBe(true);
     expect(next.workOrder).toMatchObject({ state: 'open', occurrences: 1 });
     expect(next.workOrder.id).not.toBe(id);
-    expect(() => service.act(id, 'reopen', 1)).toThrow(WorkOrderTransitionError);
-    expect(() => service.act(id, 'reopen', 1)).toThrow(new RegExp(`work order ${next.workOrder.id} is already open`));
-    closeSatisfied(service, next.workOrder.id);
-    expect(service.act(id, 'reopen', 1).workOrder.state).toBe('reopened');
-    expect(service.raiseFromAlarm(fireAlarm(T0 + 4_000_000)).workOrder.id).toBe(id);
+    await expect(service.act(id, 'reopen', 1, {})).rejects.toThrow(WorkOrderTransitionError);
+    await expect(service.act(id, 'reopen', 1, {})).rejects.toThrow(new RegExp(`work order ${next.workOrder.id} is already open`));
+    await closeSatisfied(service, next.workOrder.id);
+    expect((await service.act(id, 'reopen', 1, {})).workOrder.state).toBe('reopened');
+    expect((await service.raiseFromAlarm(fireAlarm(T0 + 4_000_000))).workOrder.id).toBe(id);
   });
 
-  it('the unique index itself refuses a second open work order for a (device, rule)', () => {
-    const { db } = ctx;
-    const insert = () =>
-      db
-        .prepare(
-          "INSERT INTO work_orders (source, category, priority, state, title, building, device_id, rule_id, created_at, updated_at, response_due_at, last_occurrence_at) VALUES ('alarm', 'fire-safety', 'critical', 'open', 't', 'B2', 'B2-FP-01', 'fire-panel.alarm', 0, 0, 0, 0)",
-        )
-        .run();
-    expect(insert).toThrow(/UNIQUE constraint failed/);
+  it('the unique index itself refuses a second open work order for a (device, rule)', async () => {
+    const insert = ctx.client.run(
+      "INSERT INTO work_orders (source, category, priority, state, title, building, device_id, rule_id, created_at, updated_at, response_due_at, last_occurrence_at) VALUES ('alarm', 'fire-safety', 'critical', 'open', 't', 'B2', 'B2-FP-01', 'fire-panel.alarm', 0, 0, 0, 0)",
+    );
+    await expect(insert).rejects.toThrow(UniqueViolationError);
   });
 });
 

@@ -1,16 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../server/db/database.ts';
 import { WorkOrderTransitionError } from '../server/work-orders/errors.ts';
 import { WORK_ORDER_ACTIONS, WORK_ORDER_STATES, type ActionPayloads, type WorkOrderAction, type WorkOrderState } from '../server/work-orders/types.ts';
-import { WorkOrderService } from '../server/work-orders/work-order-service.ts';
+import { workOrderFixture } from './fixtures/work-orders/service.ts';
 
 const T0 = Date.parse('2024-11-23T02:00:00Z');
 let now = T0;
-const db = openDatabase(':memory:');
-db.prepare("INSERT INTO users (id, username, display_name, role, password_hash, created_at) VALUES (1, 'wang', 'Wang Fang', 'engineer', 'x', 0)").run();
-db.prepare("INSERT INTO teams (id, name, created_at) VALUES (1, 'Plumbing', 0)").run();
-const service = new WorkOrderService({ db, clock: () => now });
-afterAll(() => db.close());
+const { client, service, queries } = await workOrderFixture({
+  clock: () => now,
+  users: [{ id: 1, username: 'wang', role: 'engineer' }],
+  teams: [{ id: 1, name: 'Plumbing' }],
+});
+afterAll(() => client.close());
 
 /** Written out by hand, independently of TRANSITIONS: the state each action leads to, or null when refused. */
 const EXPECTED: Record<WorkOrderState, Record<WorkOrderAction, WorkOrderState | null>> = {
@@ -35,8 +35,8 @@ const PAYLOADS: { [A in WorkOrderAction]: () => ActionPayloads[A] } = {
 };
 
 /** A water-leak work order (every action applies to that category) brought to `state` by real actions. */
-function workOrderIn(state: WorkOrderState): number {
-  const { workOrder } = service.create({ source: 'manual', category: 'water-leak', priority: 'medium', title: 'Leak under sink', building: 'B1', unit: '1-2-301', createdBy: 1 });
+async function workOrderIn(state: WorkOrderState): Promise<number> {
+  const { workOrder } = await service.create({ source: 'manual', category: 'water-leak', priority: 'medium', title: 'Leak under sink', building: 'B1', unit: '1-2-301', createdBy: 1 });
   const path: Record<WorkOrderState, Array<[WorkOrderAction, object]>> = {
     open: [],
     acknowledged: [['acknowledge', {}]],
@@ -46,8 +46,8 @@ function workOrderIn(state: WorkOrderState): number {
     closed: [['acknowledge', {}], ['start', {}], ['resolve', { leakTestAt: now }], ['callback', { outcome: 'satisfied' }], ['close', {}]],
     reopened: [['acknowledge', {}], ['start', {}], ['resolve', { leakTestAt: now }], ['callback', { outcome: 'problem' }]],
   };
-  for (const [action, payload] of path[state]) service.act(workOrder.id, action, 1, payload as never);
-  expect(service.get(workOrder.id).state).toBe(state);
+  for (const [action, payload] of path[state]) await service.act(workOrder.id, action, 1, payload as never);
+  expect((await queries.get(workOrder.id)).state).toBe(state);
   return workOrder.id;
 }
 
@@ -59,27 +59,22 @@ describe('work-order transition table', () => {
   });
 
   describe.each(cases)('$action from $state', ({ state, action, expected }) => {
-    it(expected === null ? 'is refused with WorkOrderTransitionError and changes nothing' : `leads to ${expected}`, () => {
+    it(expected === null ? 'is refused with WorkOrderTransitionError and changes nothing' : `leads to ${expected}`, async () => {
       now += 60_000;
-      const id = workOrderIn(state);
-      const before = service.get(id);
+      const id = await workOrderIn(state);
+      const before = await queries.get(id);
       const payload = PAYLOADS[action]() as never;
       if (expected === null) {
-        let error: unknown;
-        try {
-          service.act(id, action, 1, payload);
-        } catch (err) {
-          error = err;
-        }
+        const error = await service.act(id, action, 1, payload).catch((err: unknown) => err);
         expect(error).toBeInstanceOf(WorkOrderTransitionError);
         const e = error as WorkOrderTransitionError;
         expect(e.statusCode).toBe(409);
         expect(e.state).toBe(state);
         expect(e.message).toContain(`cannot ${action} in state ${state}`);
         expect(e.message).toContain(`allowed now: ${before.allowedActions.join(', ')}`);
-        expect(service.get(id)).toEqual(before);
+        expect(await queries.get(id)).toEqual(before);
       } else {
-        const { workOrder, event } = service.act(id, action, 1, payload);
+        const { workOrder, event } = await service.act(id, action, 1, payload);
         expect(workOrder.state).toBe(expected);
         expect(event).toMatchObject({ action, fromState: state, toState: expected, by: 1, at: now });
         expect(before.allowedActions).toContain(action);
@@ -87,25 +82,25 @@ describe('work-order transition table', () => {
     });
   });
 
-  it('records a leak test only on water-leak work orders', () => {
-    const { workOrder } = service.create({ source: 'manual', category: 'general', priority: 'low', title: 'Door hinge', building: 'B1', createdBy: 1 });
-    service.act(workOrder.id, 'acknowledge', 1);
-    service.act(workOrder.id, 'start', 1);
-    service.act(workOrder.id, 'resolve', 1);
-    expect(() => service.act(workOrder.id, 'leak-test', 1, { leakTestAt: now })).toThrow(/leak tests are recorded on water-leak work orders only/);
-    expect(service.get(workOrder.id).allowedActions).toEqual(['callback', 'reopen']);
+  it('records a leak test only on water-leak work orders', async () => {
+    const { workOrder } = await service.create({ source: 'manual', category: 'general', priority: 'low', title: 'Door hinge', building: 'B1', createdBy: 1 });
+    await service.act(workOrder.id, 'acknowledge', 1, {});
+    await service.act(workOrder.id, 'start', 1, {});
+    await service.act(workOrder.id, 'resolve', 1, {});
+    await expect(service.act(workOrder.id, 'leak-test', 1, { leakTestAt: now })).rejects.toThrow(/leak tests are recorded on water-leak work orders only/);
+    expect((await queries.get(workOrder.id)).allowedActions).toEqual(['callback', 'reopen']);
   });
 
-  it('calls a leak repair back only after its leak test', () => {
+  it('calls a leak repair back only after its leak test', async () => {
     now += 60_000;
-    const { workOrder } = service.create({ source: 'manual', category: 'water-leak', priority: 'high', title: 'Ceiling drip', building: 'B2', createdBy: 1 });
-    service.act(workOrder.id, 'acknowledge', 1);
-    service.act(workOrder.id, 'start', 1);
-    service.act(workOrder.id, 'resolve', 1, { item: 'sealed riser' });
-    expect(service.get(workOrder.id)).toMatchObject({ callbackStatus: 'leak-test-pending', callbackDueAt: null, allowedActions: ['leak-test', 'reopen'] });
-    expect(() => service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' })).toThrow(WorkOrderTransitionError);
-    expect(() => service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' })).toThrow(/after its leak test/);
-    service.act(workOrder.id, 'leak-test', 1, { leakTestAt: now });
-    expect(service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' }).workOrder.state).toBe('callback_done');
+    const { workOrder } = await service.create({ source: 'manual', category: 'water-leak', priority: 'high', title: 'Ceiling drip', building: 'B2', createdBy: 1 });
+    await service.act(workOrder.id, 'acknowledge', 1, {});
+    await service.act(workOrder.id, 'start', 1, {});
+    await service.act(workOrder.id, 'resolve', 1, { item: 'sealed riser' });
+    expect(await queries.get(workOrder.id)).toMatchObject({ callbackStatus: 'leak-test-pending', callbackDueAt: null, allowedActions: ['leak-test', 'reopen'] });
+    await expect(service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' })).rejects.toThrow(WorkOrderTransitionError);
+    await expect(service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' })).rejects.toThrow(/after its leak test/);
+    await service.act(workOrder.id, 'leak-test', 1, { leakTestAt: now });
+    expect((await service.act(workOrder.id, 'callback', 1, { outcome: 'satisfied' })).workOrder.state).toBe('callback_done');
   });
 });

@@ -206,9 +206,10 @@ async function serverProcess(dir: string, sessions: number): Promise<void> {
   logger.level = process.env.BENCH_LOG_LEVEL ?? 'warn';
   const app = await buildApp({ site, env, logger, rateLimitMax: 1_000_000 });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const viewer = app.users.credentials('demo-viewer');
+  const viewer = await app.users.credentials('demo-viewer');
   if (!viewer) throw new Error('no demo-viewer account');
-  const tokens = Array.from({ length: sessions }, () => app.sessions.open(viewer.user.id).token);
+  const tokens: string[] = [];
+  for (let i = 0; i < sessions; i++) tokens.push((await app.sessions.open(viewer.user.id)).token);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   serveParent({
     rss: () => ({ rssMb: process.memoryUsage().rss / 1024 / 1024 }),

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { DeviceKind } from '../../common/reading.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import type { AlarmRepository } from '../records/alarm-repository.ts';
+import { OrderedWrites } from '../records/ordered-writes.ts';
 import {
   AlarmActionError,
   MAX_SHELVE_MS,
@@ -10,13 +12,12 @@ import {
   isActive,
   retrippedState,
   type Alarm,
-  type AlarmPoint,
   type AlarmCategory,
-  type AlarmSeverity,
+  type AlarmHistoryQuery,
+  type AlarmPoint,
   type LocalizedText,
   type Shelf,
 } from './alarm.ts';
-import type { AlarmHistoryQuery, AlarmStateStore } from './alarm-store.ts';
 
 export type { AlarmPoint };
 
@@ -59,6 +60,8 @@ export interface AlarmEvents {
   /** The condition returned to normal (state `cleared-unacknowledged`, or `cleared` when it was acknowledged). */
   'alarm-cleared': [alarm: Alarm];
   'alarm-updated': [update: AlarmUpdate];
+  /** A change that could not be stored, and so was not announced; the service carries on. */
+  error: [err: Error];
 }
 
 export interface AlarmListFilter {
@@ -68,34 +71,55 @@ export interface AlarmListFilter {
 }
 
 export interface AlarmServiceOptions {
-  store: AlarmStateStore;
+  store: AlarmRepository;
   clock?: () => number;
   chatter?: ChatterPolicy;
+  /** The queue the changes are stored through; share it with whatever must write in the same order. */
+  writes?: OrderedWrites;
+  logger?: Logger;
 }
 
 /**
  * The alarms of the estate: raised and cleared by the rules engine, acknowledged and shelved by
- * operators. Open alarms live in memory; every change is written to the store before it is emitted.
+ * operators. Open alarms live in memory and change at once; each change is stored, in order,
+ * through `writes`, and announced (emitted) only once it is stored. `settled()` resolves when
+ * every change so far is stored and announced.
  */
 export class AlarmService extends EventEmitter<AlarmEvents> {
   readonly chatter: ChatterPolicy;
-  private readonly store: AlarmStateStore;
+  readonly writes: OrderedWrites;
+  private readonly store: AlarmRepository;
   private readonly clock: () => number;
+  private readonly log: Logger;
   private readonly open = new Map<string, Alarm>();
   private readonly openByKey = new Map<string, Alarm>();
   private readonly shelves = new Map<string, Shelf>();
   private readonly trips = new Map<string, number[]>();
+  private restored = false;
 
   constructor(options: AlarmServiceOptions) {
     super();
     this.store = options.store;
     this.clock = options.clock ?? Date.now;
     this.chatter = options.chatter ?? DEFAULT_CHATTER_POLICY;
-    for (const a of this.store.openAlarms()) {
+    this.writes = options.writes ?? new OrderedWrites();
+    this.log = options.logger ?? createLogger('alarms');
+  }
+
+  /** Loads the open alarms and shelves of a previous run; once, before the first change. */
+  async restore(): Promise<void> {
+    if (this.restored) return;
+    this.restored = true;
+    for (const a of await this.store.openAlarms()) {
       this.open.set(a.id, a);
       this.openByKey.set(a.key, a);
     }
-    for (const { key, shelf } of this.store.shelves()) this.shelves.set(key, shelf);
+    for (const { key, shelf } of await this.store.shelves()) this.shelves.set(key, shelf);
+  }
+
+  /** Resolves once every change so far is stored and announced. */
+  settled(): Promise<void> {
+    return this.writes.settled();
   }
 
   /** The open alarm of a point, if any (read-only view for the rules engine). */
@@ -124,16 +148,12 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (becameChattering) alarm.chattering = true;
     if (!alarm.announcedAt && !alarm.shelved) {
       alarm.announcedAt = ts;
-      this.store.saveAlarm(alarm);
-      this.emit('alarm-raised', snapshot(alarm));
+      this.record(alarm, (view) => this.emit('alarm-raised', view));
       return;
     }
-    this.store.saveAlarm(alarm);
-    this.emit('alarm-updated', {
-      alarm: snapshot(alarm),
-      change: becameChattering ? 'chattering' : 'retripped',
-      notify: !alarm.shelved && (becameChattering || wasUnackCleared),
-    });
+    const change = becameChattering ? 'chattering' : 'retripped';
+    const notify = !alarm.shelved && (becameChattering || wasUnackCleared);
+    this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change, notify }));
   }
 
   /** The condition of a point returned to normal at `ts`. A chattering alarm is held until its quiet period ends. */
@@ -143,16 +163,15 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     alarm.conditionActive = false;
     alarm.updatedAt = ts;
     if (alarm.chattering) {
-      this.store.saveAlarm(alarm);
-      this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'returned-to-normal-held', notify: false });
+      this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'returned-to-normal-held', notify: false }));
       return;
     }
     this.clear(alarm, ts);
   }
 
-  /** ISA-18.2 acknowledge: active → active-acknowledged; returned to normal → cleared (closed). */
-  acknowledge(id: string, by: string, comment?: string, now = this.clock()): Alarm {
-    const alarm = this.requireOpen(id);
+  /** ISA-18.2 acknowledge: active → active-acknowledged; returned to normal → cleared (closed). Resolves once stored. */
+  async acknowledge(id: string, by: string, comment?: string, now = this.clock()): Promise<Alarm> {
+    const alarm = this.open.get(id) ?? (await this.refuseMissing(id));
     if (!by.trim()) throw new AlarmActionError('invalid', 'acknowledge needs the name of who acknowledges');
     const next = acknowledgedState(alarm.state);
     if (!next) throw new AlarmActionError('conflict', `alarm ${id} is already acknowledged`);
@@ -162,51 +181,43 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (comment?.trim()) alarm.acknowledgeComment = comment.trim();
     alarm.updatedAt = now;
     if (next === 'cleared') this.close(alarm, now);
-    this.store.saveAlarm(alarm);
-    const view = snapshot(alarm);
-    this.emit('alarm-updated', { alarm: view, change: 'acknowledged', notify: false });
-    return view;
+    return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'acknowledged', notify: false }));
   }
 
   /**
    * Shelves the point of an open alarm until `untilMs` (at most 24 h ahead, reason required). While
    * shelved, the point's changes do not notify and new alarms of the point are not announced.
+   * Resolves once stored.
    */
-  shelve(id: string, by: string, reason: string, untilMs: number, now = this.clock()): Alarm {
-    const alarm = this.requireOpen(id);
+  async shelve(id: string, by: string, reason: string, untilMs: number, now = this.clock()): Promise<Alarm> {
+    const alarm = this.open.get(id) ?? (await this.refuseMissing(id));
     if (!by.trim()) throw new AlarmActionError('invalid', 'shelve needs the name of who shelves');
     if (!reason.trim()) throw new AlarmActionError('invalid', 'shelve needs a reason');
     if (!Number.isFinite(untilMs) || untilMs <= now) throw new AlarmActionError('invalid', 'shelve needs an end time in the future');
     if (untilMs - now > MAX_SHELVE_MS) throw new AlarmActionError('invalid', 'an alarm can be shelved for at most 24 hours');
     const shelf: Shelf = { by, reason: reason.trim(), at: now, until: untilMs };
     this.shelves.set(alarm.key, shelf);
-    this.store.saveShelf(alarm.key, shelf);
     alarm.shelved = shelf;
     alarm.updatedAt = now;
-    this.store.saveAlarm(alarm);
-    const view = snapshot(alarm);
-    this.emit('alarm-updated', { alarm: view, change: 'shelved', notify: false });
-    return view;
+    return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'shelved', notify: false }), (view) => this.store.shelve(alarm.key, shelf, view));
   }
 
-  /** Ends a shelf before its deadline. */
-  unshelve(id: string, now = this.clock()): Alarm {
-    const alarm = this.requireOpen(id);
+  /** Ends a shelf before its deadline. Resolves once stored. */
+  async unshelve(id: string, now = this.clock()): Promise<Alarm> {
+    const alarm = this.open.get(id) ?? (await this.refuseMissing(id));
     if (!this.shelves.has(alarm.key)) throw new AlarmActionError('conflict', `alarm ${id} is not shelved`);
-    this.endShelf(alarm.key, now);
-    return snapshot(alarm);
+    return (await this.endShelf(alarm.key, now))!;
   }
 
   /** Ends shelves at their deadline and chattering after its quiet period. */
   tick(now: number): void {
-    for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now);
+    for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now).catch((err: unknown) => this.fail(err));
     for (const alarm of this.open.values()) {
       if (!alarm.chattering || now - alarm.lastTripAt < this.chatter.quietMs) continue;
       alarm.chattering = false;
       alarm.updatedAt = now;
       this.trips.delete(alarm.key);
-      this.store.saveAlarm(alarm);
-      this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'chattering-ended', notify: false });
+      this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'chattering-ended', notify: false }));
       if (!alarm.conditionActive) this.clear(alarm, now);
     }
   }
@@ -235,13 +246,18 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     return out.sort(compareAlarms);
   }
 
-  history(query: AlarmHistoryQuery = {}): Alarm[] {
+  /** Every alarm, closed ones too, newest first; the changes decided so far included. */
+  async history(query: AlarmHistoryQuery = {}): Promise<Alarm[]> {
+    await this.writes.settled();
     return this.store.history(query);
   }
 
-  get(id: string): Alarm | undefined {
+  /** One alarm, open or closed. */
+  async get(id: string): Promise<Alarm | undefined> {
     const a = this.open.get(id);
-    return a ? snapshot(a) : this.store.getAlarm(id);
+    if (a) return snapshot(a);
+    await this.writes.settled();
+    return this.store.getAlarm(id);
   }
 
   private raise(point: AlarmPoint, ts: number, facts: TripFacts, chattering: boolean): void {
@@ -263,9 +279,8 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     else alarm.announcedAt = ts;
     this.open.set(alarm.id, alarm);
     this.openByKey.set(alarm.key, alarm);
-    this.store.saveAlarm(alarm);
-    if (shelf) this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'raised-while-shelved', notify: false });
-    else this.emit('alarm-raised', snapshot(alarm));
+    if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
+    else this.record(alarm, (view) => this.emit('alarm-raised', view));
   }
 
   private clear(alarm: Alarm, ts: number): void {
@@ -274,8 +289,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     alarm.clearedAt = ts;
     alarm.updatedAt = ts;
     if (alarm.state === 'cleared') this.close(alarm, ts);
-    this.store.saveAlarm(alarm);
-    this.emit('alarm-cleared', snapshot(alarm));
+    this.record(alarm, (view) => this.emit('alarm-cleared', view));
   }
 
   private close(alarm: Alarm, ts: number): void {
@@ -284,28 +298,49 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (this.openByKey.get(alarm.key) === alarm) this.openByKey.delete(alarm.key);
   }
 
-  private endShelf(key: string, now: number): void {
+  /** Resolves with the point's open alarm as stored, if it has one. */
+  private endShelf(key: string, now: number): Promise<Alarm | undefined> {
     this.shelves.delete(key);
-    this.store.deleteShelf(key);
     const alarm = this.openByKey.get(key);
-    if (!alarm) return;
+    if (!alarm) return this.writes.push(() => this.store.unshelve(key, undefined)).then(() => undefined);
     delete alarm.shelved;
     alarm.updatedAt = now;
+    const store = (view: Alarm) => this.store.unshelve(key, view);
     if (!alarm.announcedAt && isActive(alarm)) {
       alarm.announcedAt = now;
-      this.store.saveAlarm(alarm);
-      this.emit('alarm-raised', snapshot(alarm));
-      return;
+      return this.commit(alarm, (view) => this.emit('alarm-raised', view), store);
     }
-    this.store.saveAlarm(alarm);
-    this.emit('alarm-updated', { alarm: snapshot(alarm), change: 'unshelved', notify: alarm.state === 'active-unacknowledged' });
+    const notify = alarm.state === 'active-unacknowledged';
+    return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'unshelved', notify }), store);
   }
 
-  private requireOpen(id: string): Alarm {
-    const alarm = this.open.get(id);
-    if (alarm) return alarm;
-    if (this.store.getAlarm(id)) throw new AlarmActionError('conflict', `alarm ${id} is closed (cleared and acknowledged)`);
+  /** Refuses an action on an alarm that is not open: closed (conflict) or unknown. */
+  private async refuseMissing(id: string): Promise<never> {
+    if (await this.get(id)) throw new AlarmActionError('conflict', `alarm ${id} is closed (cleared and acknowledged)`);
     throw new AlarmActionError('not-found', `no alarm ${id}`);
+  }
+
+  /**
+   * Stores the alarm as it is now (with `store`, by default the alarm alone), then announces it.
+   * Resolves with the stored view; rejects when it could not be stored, and nothing is announced.
+   */
+  private commit(alarm: Alarm, announce: (view: Alarm) => void, store: (view: Alarm) => Promise<void> = (view) => this.store.saveAlarm(view)): Promise<Alarm> {
+    const view = snapshot(alarm);
+    return this.writes.push(
+      () => store(view),
+      () => announce(view),
+    ).then(() => view);
+  }
+
+  /** commit() for a change nobody waits for: a failure is reported, not thrown. */
+  private record(alarm: Alarm, announce: (view: Alarm) => void): void {
+    this.commit(alarm, announce).catch((err: unknown) => this.fail(err));
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else this.log.error({ err: error }, 'alarm change not stored');
   }
 
   /** Remembers a trip; true when the point is now chattering. */

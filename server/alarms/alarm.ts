@@ -72,6 +72,36 @@ export interface Alarm extends AlarmPoint {
 
 export const MAX_SHELVE_MS = 24 * 60 * 60 * 1000;
 
+export type TimerPhase = 'on-delay' | 'off-delay';
+
+/** A running `for` (on-delay) or off-delay of one rule on one device, kept so a restart resumes it. */
+export interface PendingTimer {
+  ruleId: string;
+  device: string;
+  /** Rule instance (fire zone); '' when the rule has one state per device. */
+  instance: string;
+  phase: TimerPhase;
+  since: number;
+  due: number;
+  /** The reading that started the timer, so an alarm raised after a restart still carries it. */
+  value?: number;
+  /** The rule's limit when the timer started. */
+  limit?: number;
+}
+
+export interface AlarmHistoryQuery {
+  /** raisedAt >= from */
+  from?: number;
+  /** raisedAt < to */
+  to?: number;
+  device?: string;
+  building?: string;
+  category?: AlarmCategory;
+  state?: AlarmState;
+  /** Newest first; default 100, at most 1000. */
+  limit?: number;
+}
+
 export type AlarmActionErrorCode = 'not-found' | 'invalid' | 'conflict';
 
 /** A refused operator action; `code` maps to 404, 400 and 409. */

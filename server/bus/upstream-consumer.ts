@@ -13,6 +13,8 @@ export interface UpstreamSink {
   onReading(r: Reading, gateway?: string): void;
   onEvent(e: DeviceEvent, gateway?: string): void;
   onGatewayStatus(gatewayId: string, online: boolean, ts: number): void;
+  /** Resolves once what the calls so far decided is stored (never rejects). */
+  settled(): Promise<void>;
 }
 
 export interface UpstreamCounters {
@@ -68,7 +70,8 @@ export interface UpstreamConsumerOptions {
 /**
  * The server's side of the upstream contract (docs/devices.md): subscribes QoS 1 to gateway state,
  * events and status, validates each payload once, drops repeated events, and feeds the live state
- * and the rules. A message is acknowledged only after it has been processed.
+ * and the rules. A message is acknowledged only after it has been processed and what it changed
+ * in the records (alarms, timers, work orders) is stored; the next message waits until then.
  */
 export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
   readonly counters: UpstreamCounters = {
@@ -143,7 +146,11 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
       this.lastError = err.message;
       this.log.warn({ err: err.message }, 'upstream consumer connection problem');
     });
-    client.on('message', (topic, payload) => this.handle(topic, payload));
+    client.on('message', (topic, payload) => this.process(topic, payload));
+    // mqtt.js sends the PUBACK, and reads the next message, when this calls back: after the writes.
+    client.handleMessage = (_packet, acknowledge) => {
+      void this.options.sink.settled().then(() => acknowledge());
+    };
     const waitMs = this.options.connectWaitMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
@@ -159,8 +166,13 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     client.end(true);
   }
 
-  /** Processes one upstream message; exposed for callers that receive messages by other means. */
-  handle(topic: string, payload: Buffer): void {
+  /** Processes one upstream message; resolves once its writes are stored. For callers that receive messages by other means. */
+  async handle(topic: string, payload: Buffer): Promise<void> {
+    this.process(topic, payload);
+    await this.options.sink.settled();
+  }
+
+  private process(topic: string, payload: Buffer): void {
     this.counters.messages++;
     this.lastMessageAt = Date.now();
     const t = parseUpstreamTopic(topic);

@@ -30,7 +30,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export async function checkHealth(app: FastifyInstance): Promise<Health> {
   let database: Check;
   try {
-    app.db.prepare('SELECT 1').get();
+    await withTimeout(app.records.client.ping(), STORE_TIMEOUT_MS);
     database = { ok: true, detail: 'records database answers' };
   } catch (err) {
     database = { ok: false, detail: (err as Error).message };

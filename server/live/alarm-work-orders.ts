@@ -2,11 +2,12 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
 import type { Alarm } from '../alarms/alarm.ts';
 import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
-import type { AlarmInput, WorkOrderChange } from '../work-orders/types.ts';
+import type { OrderedWrites } from '../records/ordered-writes.ts';
+import { WORK_ORDER_TEXT_MAX, type AlarmInput, type WorkOrderChange } from '../work-orders/types.ts';
 
 /** What the link needs of WorkOrderService. */
 export interface AlarmWorkOrderSink {
-  raiseFromAlarm(input: AlarmInput): WorkOrderChange & { created: boolean };
+  raiseFromAlarm(input: AlarmInput): Promise<WorkOrderChange & { created: boolean }>;
 }
 
 export interface AlarmWorkOrderCounters {
@@ -15,12 +16,13 @@ export interface AlarmWorkOrderCounters {
   failed: number;
 }
 
-const TITLE_MAX = 200;
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
 
 function title(alarm: Alarm): string {
   const { zh, en } = alarm.title;
-  const both = zh === en ? en : `${zh} / ${en}`;
-  return both.length <= TITLE_MAX ? both : `${both.slice(0, TITLE_MAX - 1)}…`;
+  return cut(zh === en ? en : `${zh} / ${en}`, WORK_ORDER_TEXT_MAX.title);
 }
 
 function detail(alarm: Alarm, at: number): string {
@@ -29,7 +31,7 @@ function detail(alarm: Alarm, at: number): string {
   if (alarm.value !== undefined) lines.push(`value: ${alarm.value}${alarm.limit !== undefined ? ` (limit ${alarm.limit})` : ''}`);
   for (const [k, v] of Object.entries(alarm.details ?? {})) lines.push(`${k}: ${String(v)}`);
   if (alarm.chattering) lines.push('chattering: the alarm trips repeatedly');
-  return lines.join('\n');
+  return cut(lines.join('\n'), WORK_ORDER_TEXT_MAX.detail);
 }
 
 /** The work-order request for an alarm: one per device and rule while the work order is not closed. */
@@ -53,24 +55,30 @@ export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
  * Work orders open by themselves (docs/domain.md, "Who uses it"): an announced alarm raises one, a
  * repeat of its alarm adds an occurrence to it. A chattering alarm adds one occurrence when it
  * starts chattering and none for each trip after, so a flapping input cannot flood the records.
- * Failures are counted and logged; alarms carry on. Returns the unsubscribe function.
+ * The work order is written through the alarms' queue, after the alarm that raised it, so whoever
+ * waits for the alarms to settle waits for it too. Failures are counted and logged; alarms carry
+ * on. Returns the unsubscribe function.
  */
 export function linkAlarmsToWorkOrders(
-  alarms: Pick<EventEmitter<AlarmEvents>, 'on' | 'off'>,
+  alarms: Pick<EventEmitter<AlarmEvents>, 'on' | 'off'> & { writes: OrderedWrites },
   workOrders: AlarmWorkOrderSink,
   options: { logger: Logger; counters?: AlarmWorkOrderCounters; onRaised?: (alarm: Alarm, change: WorkOrderChange & { created: boolean }) => void },
 ): () => void {
   const counters = options.counters ?? { created: 0, occurrences: 0, failed: 0 };
   const raise = (alarm: Alarm, at: number): void => {
-    try {
-      const change = workOrders.raiseFromAlarm(workOrderForAlarm(alarm, at));
-      if (change.created) counters.created++;
-      else counters.occurrences++;
-      options.onRaised?.(alarm, change);
-    } catch (err) {
-      counters.failed++;
-      options.logger.error({ err, alarm: alarm.id, device: alarm.device, rule: alarm.ruleId }, 'work order for alarm not recorded');
-    }
+    alarms.writes
+      .push(
+        () => workOrders.raiseFromAlarm(workOrderForAlarm(alarm, at)),
+        (change) => {
+          if (change.created) counters.created++;
+          else counters.occurrences++;
+          options.onRaised?.(alarm, change);
+        },
+      )
+      .catch((err: unknown) => {
+        counters.failed++;
+        options.logger.error({ err, alarm: alarm.id, device: alarm.device, rule: alarm.ruleId }, 'work order for alarm not recorded');
+      });
   };
   const onRaised = (alarm: Alarm): void => raise(alarm, alarm.lastTripAt);
   const onUpdated = ({ alarm, change }: AlarmUpdate): void => {

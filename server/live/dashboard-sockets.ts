@@ -61,7 +61,7 @@ export interface DashboardSocketsOptions {
   liveState: LiveDeviceState;
   alarms: { listActive(): Alarm[]; on<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown; off<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown };
   /** Work orders not closed, of the given buildings. */
-  openTickets(buildings: readonly string[]): WorkOrder[];
+  openTickets(buildings: readonly string[]): Promise<WorkOrder[]>;
   /** Subscribes to committed work-order changes; returns the unsubscribe function. */
   onTicketChange(listener: (change: WorkOrderChange) => void): () => void;
   /** Subscribes to sessions ended before their expiry; returns the unsubscribe function. */
@@ -120,6 +120,8 @@ export class DashboardSockets {
   private readonly lastStatus = new Map<string, string>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly sessionCheck: NodeJS.Timeout;
+  /** Ticket changes pushed so far: a snapshot read while one was pushed is read again. */
+  private ticketChanges = 0;
 
   constructor(private readonly options: DashboardSocketsOptions) {
     this.log = options.logger ?? createLogger('sockets');
@@ -154,11 +156,14 @@ export class DashboardSockets {
     this.io.on('connection', (socket) => this.connected(socket));
     this.wire();
     // The token is checked only at the handshake: an expiry has to be looked for.
-    this.sessionCheck = setInterval(() => {
-      const now = this.clock();
-      this.endSessions((u) => u.expiresAt !== undefined && u.expiresAt <= now, 'expired');
-    }, options.sessionCheckMs ?? 30_000);
+    this.sessionCheck = setInterval(() => this.endExpiredSessions(), options.sessionCheckMs ?? 30_000);
     this.sessionCheck.unref();
+  }
+
+  /** Disconnects the sockets whose session has expired by the clock; runs every `sessionCheckMs`. */
+  endExpiredSessions(): void {
+    const now = this.clock();
+    this.endSessions((u) => u.expiresAt !== undefined && u.expiresAt <= now, 'expired');
   }
 
   /** An inspection task fell due in a building. */
@@ -167,7 +172,7 @@ export class DashboardSockets {
   }
 
   /** The snapshot a dashboard subscribed to `buildings` gets. */
-  snapshot(buildings: readonly string[]): DashboardSnapshot {
+  private snapshotWith(buildings: readonly string[], tickets: WorkOrder[]): DashboardSnapshot {
     const wanted = new Set(buildings);
     const open = this.options.alarms.listActive();
     return {
@@ -176,8 +181,30 @@ export class DashboardSockets {
       status: this.options.site.buildings.filter((b) => wanted.has(b.id)).map((b) => buildingStatus(b, this.options.liveState, open)),
       devices: this.options.liveState.list(wanted),
       alarms: open.filter((a) => wanted.has(a.building) || isCritical(a)),
-      tickets: this.options.openTickets(buildings),
+      tickets,
     };
+  }
+
+  /**
+   * Joins the socket to the rooms of `buildings` and sends their snapshot, both at one moment: no
+   * delta pushed before it is missing from the snapshot, none pushed after it reaches the socket
+   * before it. Tickets are read again while changes to them are pushed during the read.
+   */
+  private async sendSnapshot(socket: Socket, buildings: readonly string[], rooms: readonly string[]): Promise<void> {
+    let tickets: WorkOrder[];
+    for (let attempt = 1; ; attempt++) {
+      const before = this.ticketChanges;
+      tickets = await this.options.openTickets(buildings);
+      if (before === this.ticketChanges || attempt === 3) break;
+    }
+    if (socket.disconnected) return;
+    for (const b of (socket.data.buildings as string[] | undefined) ?? []) void socket.leave(buildingRoom(b));
+    void socket.join([...rooms]);
+    // A dashboard of every building gets one device delta per window instead of one per building.
+    if (buildings.length === this.buildingIds.size) void socket.join(EVERY_BUILDING);
+    else void socket.leave(EVERY_BUILDING);
+    socket.data.buildings = [...buildings];
+    socket.emit('snapshot', this.snapshotWith(buildings, tickets));
   }
 
   /** Disconnects every dashboard and stops pushing. The HTTP server is the caller's to close. */
@@ -193,9 +220,14 @@ export class DashboardSockets {
   private connected(socket: Socket): void {
     this.counters.connected++;
     const all = [...this.buildingIds];
-    void socket.join([ALL_DASHBOARDS, EVERY_BUILDING, ...all.map(buildingRoom)]);
-    socket.data.buildings = all;
-    socket.emit('snapshot', this.snapshot(all));
+    socket.on('disconnect', () => {
+      this.counters.connected--;
+    });
+    // Messages wait for the first snapshot: a subscribe must not overtake it.
+    let ready = this.sendSnapshot(socket, all, [ALL_DASHBOARDS, ...all.map(buildingRoom)]).catch((err: unknown) => {
+      this.snapshotFailed(socket, err);
+      socket.disconnect(true);
+    });
     socket.on('subscribe', (body: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => undefined;
       const raw = (body as { buildings?: unknown } | undefined)?.buildings;
@@ -205,17 +237,20 @@ export class DashboardSockets {
       const list = raw === undefined || raw.length === 0 ? all : [...new Set(raw as string[])];
       const unknown = list.filter((b) => !this.buildingIds.has(b));
       if (unknown.length > 0) return reply({ ok: false, error: `unknown building ${unknown.join(', ')} (known: ${all.join(', ')})` });
-      for (const b of socket.data.buildings as string[]) void socket.leave(buildingRoom(b));
-      void socket.join(list.map(buildingRoom));
-      if (list.length === this.buildingIds.size) void socket.join(EVERY_BUILDING);
-      else void socket.leave(EVERY_BUILDING);
-      socket.data.buildings = list;
-      socket.emit('snapshot', this.snapshot(list));
-      reply({ ok: true, buildings: list });
+      ready = ready
+        .then(() => this.sendSnapshot(socket, list, list.map(buildingRoom)))
+        .then(
+          () => reply({ ok: true, buildings: list }),
+          (err: unknown) => {
+            this.snapshotFailed(socket, err);
+            reply({ ok: false, error: 'the snapshot could not be read; try again' });
+          },
+        );
     });
-    socket.on('disconnect', () => {
-      this.counters.connected--;
-    });
+  }
+
+  private snapshotFailed(socket: Socket, err: unknown): void {
+    this.log.error({ err, socket: socket.id }, 'dashboard snapshot failed');
   }
 
   /** Tells every socket of a matching session that it ended, then disconnects it (the client does not reconnect by itself). */
@@ -270,6 +305,7 @@ export class DashboardSockets {
   }
 
   private ticketEvent({ workOrder, event }: WorkOrderChange): void {
+    this.ticketChanges++;
     this.counters.ticketDeltas++;
     const name = event.action === 'raise' || event.action === 'create' ? 'ticket:created' : 'ticket:changed';
     const room = this.buildingIds.has(workOrder.building) ? this.io.to(buildingRoom(workOrder.building)) : this.io.to(ALL_DASHBOARDS);

@@ -22,11 +22,6 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const active = Object.fromEntries(ALARM_SEVERITIES.map((s) => [s, 0])) as Record<string, number>;
     if (app.hasDecorator('alarms')) for (const a of app.alarms.listActive()) if (isActive(a)) active[a.severity]!++;
     for (const [severity, n] of Object.entries(active)) alarmsActive.set(n, { severity });
-    const counts = app.workOrders.counts();
-    for (const category of WORK_ORDER_CATEGORIES) open.set(counts.openByCategory[category], { category });
-    for (const [kind, n] of Object.entries(counts.overdue)) overdue.set(n, { kind });
-    for (const [state, n] of Object.entries(counts.byState)) byState.set(n, { state });
-    leakTests.set(counts.leakTestPending);
   });
 
   app.get(
@@ -40,6 +35,11 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (_request, reply) => {
+      const counts = await app.workOrderQueries.counts();
+      for (const category of WORK_ORDER_CATEGORIES) open.set(counts.openByCategory[category], { category });
+      for (const [kind, n] of Object.entries(counts.overdue)) overdue.set(n, { kind });
+      for (const [state, n] of Object.entries(counts.byState)) byState.set(n, { state });
+      leakTests.set(counts.leakTestPending);
       const health = await checkHealth(app);
       storeUp.set(health.checks.store.ok ? 1 : 0, { backend: health.checks.store.backend });
       databaseUp.set(health.checks.database.ok ? 1 : 0);

@@ -2,15 +2,16 @@ import { EventEmitter } from 'node:events';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import type { TimerPhase } from '../alarms/alarm.ts';
 import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
-import type { AlarmStateStore, TimerPhase } from '../alarms/alarm-store.ts';
+import type { AlarmRepository } from '../records/alarm-repository.ts';
 import { CounterWindow } from './counter-window.ts';
 import { resolveRules, type ResolvedRule, type ResolvedThresholdRule, type RulesConfig } from './rule-config.ts';
 import type { ConsumptionRule, CounterBackwardsRule, EventRule, OfflineRule } from './rule-types.ts';
 import { renderTitle, type TitleVars } from './title-template.ts';
 
 export interface RulesEngineEvents extends AlarmEvents {
-  /** A store or rule failure; the engine carries on. */
+  /** A rule failure, or a change that could not be stored; the engine carries on. */
   error: [err: Error];
   /** A timer was set that tick() must run at `due` (lets a scheduler wake up exactly then). */
   due: [due: number];
@@ -20,7 +21,8 @@ export interface RulesEngineOptions {
   site: SiteConfig;
   /** The site's rules, already resolved (resolveRules); by default the engine resolves them. */
   rules?: RulesConfig;
-  store: AlarmStateStore;
+  /** Where alarms and pending timers are kept. */
+  store: AlarmRepository;
   clock?: () => number;
   /** Share an AlarmService; by default the engine makes one over `store`. */
   alarms?: AlarmService;
@@ -136,13 +138,14 @@ function alarmPoint(d: DeviceConfig, rule: ResolvedRule, at: { metric?: string; 
 /**
  * Evaluates the rules of every device of the site against readings, events and gateway status,
  * and raises and clears alarms through an AlarmService. Time advances only through the timestamps
- * it is given and tick(now): it sets no timers of its own. Per reading it does two map look-ups
- * and writes to the store only when a timer starts or an alarm changes.
+ * it is given and tick(now): it sets no timers of its own. Per reading it does two map look-ups,
+ * synchronously, and writes to the store only when a timer starts or an alarm changes: those
+ * writes go in order through the alarm service's queue, and `settled()` resolves once they are done.
  */
 export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   readonly alarms: AlarmService;
   readonly counters: RulesEngineCounters = { readings: 0, events: 0, unknownDevice: 0, errors: 0 };
-  private readonly store: AlarmStateStore;
+  private readonly store: AlarmRepository;
   private readonly clock: () => number;
   private readonly log: Logger;
   private readonly devices = new Map<string, DeviceRuntime>();
@@ -159,6 +162,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.alarms.on('alarm-raised', (a) => this.emit('alarm-raised', a));
     this.alarms.on('alarm-cleared', (a) => this.emit('alarm-cleared', a));
     this.alarms.on('alarm-updated', (u) => this.emit('alarm-updated', u));
+    this.alarms.on('error', (err) => this.fail(err, { store: 'alarms' }));
 
     const start = this.clock();
     for (const { device, rules } of config.devices.values()) {
@@ -166,13 +170,22 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
       for (const rule of rules) this.compile(rt, rule, start);
       this.devices.set(device.id, rt);
     }
-    this.resume();
   }
 
-  /** Starts the clock of devices not heard since start-up at `now` and runs every timer already due. */
-  restore(now: number): void {
+  /**
+   * Picks up where a previous run left off: its open alarms, shelves and pending timers. Then starts
+   * the clock of devices not heard since start-up at `now` and runs every timer already due.
+   */
+  async restore(now: number): Promise<void> {
+    await this.alarms.restore();
+    await this.resume();
     for (const s of this.offline) if (!s.heard) s.lastSeen = Math.max(s.lastSeen, now);
     this.tick(now);
+  }
+
+  /** Resolves once every timer and alarm change so far is stored (and announced). */
+  settled(): Promise<void> {
+    return this.alarms.settled();
   }
 
   onReading(r: Reading, gateway?: string): void {
@@ -322,7 +335,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   }
 
   /** Brings rule states in line with the open alarms and pending timers of a previous run. */
-  private resume(): void {
+  private async resume(): Promise<void> {
     for (const alarm of this.alarms.listActive()) {
       if (!alarm.conditionActive) continue;
       const rt = this.devices.get(alarm.device);
@@ -338,12 +351,12 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
         rt.offline.byGateway = alarm.details?.cause === 'gateway-offline';
       }
     }
-    for (const t of this.store.timers()) {
+    for (const t of await this.store.timers()) {
       const s = this.thresholdState(t.device, t.ruleId);
       // A reading that no longer meets the rule (its limit changed in the site file since) cancels the timer.
       const stale = t.value !== undefined && s !== undefined && (t.phase === 'on-delay' ? !inAlarm(s.rule, t.value) : !backToNormal(s.rule, t.value));
       if (!s || (t.phase === 'off-delay') !== s.active || stale) {
-        this.store.deleteTimer(t.ruleId, t.device, t.instance);
+        this.write(() => this.store.deleteTimer(t.ruleId, t.device, t.instance));
         continue;
       }
       s.timer = { phase: t.phase, since: t.since, due: t.due };
@@ -409,14 +422,22 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   private startTimer(s: ThresholdState, phase: TimerPhase, since: number, due: number): void {
     s.timer = { phase, since, due };
     this.timers.set(s.point.key, s);
-    this.store.saveTimer({ ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due, value: s.lastValue, limit: s.rule.limit });
+    const timer = { ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due, value: s.lastValue, limit: s.rule.limit };
+    this.write(() => this.store.saveTimer(timer));
     this.emit('due', due);
   }
 
   private stopTimer(s: ThresholdState): void {
     delete s.timer;
     this.timers.delete(s.point.key);
-    this.store.deleteTimer(s.rule.id, s.rt.device.id, '');
+    const { id } = s.rule;
+    const device = s.rt.device.id;
+    this.write(() => this.store.deleteTimer(id, device, ''));
+  }
+
+  /** A timer write, in order with the alarm changes around it. */
+  private write(store: () => Promise<void>): void {
+    this.alarms.writes.push(store).catch((err: unknown) => this.fail(err, { store: 'timers' }));
   }
 
   private consumption(s: ConsumptionState, v: number, ts: number): void {

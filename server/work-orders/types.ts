@@ -18,6 +18,18 @@ export type ManualWorkOrderSource = Exclude<WorkOrderSource, 'alarm'>;
 
 export type CallbackOutcome = 'satisfied' | 'problem';
 
+/**
+ * Longest texts of a work order, in characters. The API's request schemas enforce them
+ * (server/routes/schemas/work-order.ts); code that writes a work order itself (alarms) keeps to them.
+ */
+export const WORK_ORDER_TEXT_MAX = { title: 200, detail: 4000, comment: 4000, item: 500, reporter: 200, place: 200 } as const;
+
+/** Highest repair cost, in currency units (2 decimals), so that cents stay exact integers. */
+export const WORK_ORDER_COST_MAX = 10_000_000;
+
+/** Pages of a work-order list. */
+export const WORK_ORDER_PAGE = { defaultLimit: 50, maxLimit: 500 } as const;
+
 /** Timeline entries: the actions, plus what the system records on its own. */
 export type TimelineAction = WorkOrderAction | 'create' | 'raise' | 'occurrence';
 
@@ -74,6 +86,17 @@ export interface WorkOrder {
   allowedActions: WorkOrderAction[];
 }
 
+/** A work order as stored: every field but those computed when it is read; the cost in cents. */
+export interface WorkOrderRecord extends Omit<WorkOrder, 'callbackStatus' | 'cost' | 'overdue' | 'allowedActions'> {
+  costCents: number | null;
+}
+
+/** A work order about to be stored (the store gives the id). */
+export type NewWorkOrderRecord = Omit<WorkOrderRecord, 'id'>;
+
+/** A timeline entry about to be stored. */
+export type NewWorkOrderEvent = Omit<WorkOrderEvent, 'id' | 'workOrderId'>;
+
 export interface WorkOrderEvent {
   id: number;
   workOrderId: number;
@@ -123,7 +146,7 @@ export interface AlarmInput {
 export interface ActionPayloads {
   acknowledge: { comment?: string };
   /** At least one of userId, teamId; null clears that side. */
-  assign: { comment?: string; userId?: number | null; teamId?: number | null };
+  assign: { comment?: string } & ({ userId: number | null; teamId?: number | null } | { userId?: number | null; teamId: number | null });
   start: { comment?: string };
   /** leakTestAt only for water-leak work orders; cost in currency units (2 decimals). */
   resolve: { comment?: string; leakTestAt?: number; cost?: number; item?: string };
@@ -146,7 +169,7 @@ export interface WorkOrderFilter {
   overdue?: boolean;
   /** 1-based. */
   page?: number;
-  /** Default 50, at most 500. */
+  /** WORK_ORDER_PAGE: default 50, at most 500. */
   limit?: number;
 }
 

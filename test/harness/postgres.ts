@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ export interface PostgresInstance {
   urlFor(name: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Runs a psql script on database `postgres`; resolves with what it printed (unaligned, no headers), rejects with psql's error. */
+  psql(script: string): Promise<string>;
   readonly pid: number | undefined;
   /** SIGKILL: a crash. Call start() to bring it back on the same port and data. */
   kill(): Promise<void>;
@@ -93,10 +95,15 @@ export async function startPostgres(): Promise<PostgresInstance> {
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const urlFor = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;
 
-  const psql = (sql: string) => {
-    const args = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qAtc', sql];
-    return execFileSync(join(bin, 'psql'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  };
+  const psqlArgs = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qAt'];
+  const psql = (sql: string) => execFileSync(join(bin, 'psql'), [...psqlArgs, '-c', sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const psqlScript = (script: string) =>
+    new Promise<string>((resolve, reject) => {
+      const child = execFile(join(bin, 'psql'), [...psqlArgs, '-f', '-'], { encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr.trim() || err.message)) : resolve(stdout),
+      );
+      child.stdin?.end(script);
+    });
 
   const start = async (): Promise<void> => {
     const [cmd, args] = asServerUser(join(bin, 'postgres'), ['-D', dataDir]);
@@ -129,6 +136,7 @@ export async function startPostgres(): Promise<PostgresInstance> {
     get pid() {
       return proc?.pid;
     },
+    psql: psqlScript,
     async createDatabase(name: string) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${name}: lower-case letters, digits and _ only`);
       psql(`CREATE DATABASE ${name}`);

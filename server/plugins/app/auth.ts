@@ -39,7 +39,7 @@ async function seedUsers(app: FastifyInstance): Promise<void> {
   const log = app.log.child({ component: 'auth' });
   if (app.site.site.demo) {
     for (const u of DEMO_USERS) {
-      if (users.exists(u.username)) continue;
+      if (await users.exists(u.username)) continue;
       await users.create({ ...u, password: DEMO_PASSWORD });
       log.info({ username: u.username, role: u.role }, 'demo user created');
     }
@@ -47,13 +47,13 @@ async function seedUsers(app: FastifyInstance): Promise<void> {
   }
   // An estate that started as the demo keeps its records, never the demo's published passwords.
   for (const u of DEMO_USERS) {
-    const found = users.credentials(u.username);
+    const found = await users.credentials(u.username);
     if (found && (await verifyPassword(DEMO_PASSWORD, found.passwordHash))) {
-      users.disable(found.user.id);
+      await users.disable(found.user.id);
       log.warn({ username: u.username }, 'demo account disabled: this estate is not the demo');
     }
   }
-  if (users.activeAdministrators() > 0) return;
+  if ((await users.activeAdministrators()) > 0) return;
   const admin = app.env.admin;
   if (!admin) throw new EnvironmentError('no administrator account yet: set ADMIN_USERNAME and ADMIN_PASSWORD for the first start');
   try {
@@ -70,8 +70,8 @@ async function seedUsers(app: FastifyInstance): Promise<void> {
  */
 export const authPlugin = fp(
   async (app) => {
-    app.decorate('users', new UserStore(app.db, app.clock));
-    app.decorate('sessions', new SessionStore(app.db, app.clock));
+    app.decorate('users', new UserStore(app.records.users, app.clock));
+    app.decorate('sessions', new SessionStore(app.records.sessions, app.clock));
     app.decorateRequest('user', null);
     await seedUsers(app);
 
@@ -90,7 +90,7 @@ export const authPlugin = fp(
         reply.header('www-authenticate', 'Bearer');
         throw new HttpError(401, 'log in first: send the token from POST /api/auth/login as "Authorization: Bearer <token>"');
       }
-      const session = app.sessions.find(token);
+      const session = await app.sessions.find(token);
       if (!session) {
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         throw new HttpError(401, 'the token is unknown or has expired; log in again');
@@ -101,5 +101,5 @@ export const authPlugin = fp(
       request.user = session;
     });
   },
-  { name: 'auth', dependencies: ['config', 'database'], fastify: '5.x' },
+  { name: 'auth', dependencies: ['config', 'records'], fastify: '5.x' },
 );

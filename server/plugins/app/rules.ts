@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
 import { ALARM_SEVERITIES, type AlarmSeverity } from '../../alarms/alarm.ts';
-import { SqliteAlarmStateStore } from '../../alarms/alarm-store.ts';
 import type { AlarmService } from '../../alarms/alarm-service.ts';
 import { linkAlarmsToWorkOrders, type AlarmWorkOrderCounters } from '../../live/alarm-work-orders.ts';
 import type { RulesConfig } from '../../rules/rule-config.ts';
@@ -25,12 +24,11 @@ declare module 'fastify' {
 export const rulesPlugin = fp<{ rules?: RulesConfig }>(
   async (app, opts) => {
     const log = app.log.child({ component: 'rules' }) as Logger;
-    const store = new SqliteAlarmStateStore(app.db);
-    const engine = new RulesEngine({ site: app.site, ...(opts.rules ? { rules: opts.rules } : {}), store, clock: app.clock, logger: log });
+    const engine = new RulesEngine({ site: app.site, ...(opts.rules ? { rules: opts.rules } : {}), store: app.records.alarms, clock: app.clock, logger: log });
     engine.on('error', (err) => log.error({ err }, 'rule evaluation failed'));
     const linked: AlarmWorkOrderCounters = { created: 0, occurrences: 0, failed: 0 };
     const unlink = linkAlarmsToWorkOrders(engine.alarms, app.workOrders, { logger: log, counters: linked });
-    engine.restore(app.clock());
+    await engine.restore(app.clock());
     const ticks = scheduleTicks(engine, { clock: app.clock });
 
     app.decorate('rules', engine);
@@ -52,9 +50,11 @@ export const rulesPlugin = fp<{ rules?: RulesConfig }>(
     });
     app.addHook('onClose', async () => {
       ticks.stop();
+      // What the engine has decided is stored before the records close.
+      await engine.settled();
       unlink();
       engine.removeAllListeners();
     });
   },
-  { name: 'rules', dependencies: ['config', 'database', 'metrics', 'work-orders'], fastify: '5.x' },
+  { name: 'rules', dependencies: ['config', 'records', 'metrics', 'work-orders'], fastify: '5.x' },
 );

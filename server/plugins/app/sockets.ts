@@ -32,9 +32,10 @@ export const socketsPlugin = fp<SocketsPluginOptions>(
       liveState: app.liveState,
       alarms: app.alarms,
       clock: app.clock,
-      openTickets: (buildings) => {
+      openTickets: async (buildings) => {
         const all = buildings.length === app.site.buildings.length;
-        const pages = all ? [app.workOrders.list({ state: NOT_CLOSED, limit: SNAPSHOT_TICKETS })] : buildings.map((building) => app.workOrders.list({ state: NOT_CLOSED, building, limit: SNAPSHOT_TICKETS }));
+        const filters = all ? [{}] : buildings.map((building) => ({ building }));
+        const pages = await Promise.all(filters.map((f) => app.workOrderQueries.list({ ...f, state: NOT_CLOSED, limit: SNAPSHOT_TICKETS })));
         return pages.flatMap((p): WorkOrder[] => p.items);
       },
       onTicketChange: (listener) => {

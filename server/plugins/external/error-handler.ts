@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from '../../http/http-error.ts';
+import { NOT_BLANK } from '../../routes/schemas/common.ts';
 
 /** Every error answer of the API. */
 export interface ErrorBody {
@@ -20,6 +21,13 @@ interface AjvError {
 
 const pathToField = (instancePath: string): string => instancePath.replace(/^\//, '').replace(/\//g, '.');
 
+/** 2 for a `multipleOf` of 0.01: the decimals it allows, when it is a power of ten below 1. */
+function decimals(multipleOf: unknown): number | undefined {
+  if (typeof multipleOf !== 'number' || multipleOf <= 0 || multipleOf >= 1) return undefined;
+  const n = Math.round(-Math.log10(multipleOf));
+  return Math.abs(10 ** -n - multipleOf) < 1e-12 ? n : undefined;
+}
+
 function describeValidation(errors: AjvError[], context: string | undefined): { field: string; message: string } {
   const e = errors[0]!;
   const base = pathToField(e.instancePath);
@@ -36,6 +44,10 @@ function describeValidation(errors: AjvError[], context: string | undefined): { 
     text = `must be one of ${e.params.allowedValues.join(', ')}`;
   } else if (e.keyword === 'type' && e.params.type) {
     text = `must be ${String(e.params.type).replace(/,/g, ' or ')}`;
+  } else if (e.keyword === 'pattern' && e.params.pattern === NOT_BLANK) {
+    text = 'must not be blank';
+  } else if (e.keyword === 'multipleOf' && decimals(e.params.multipleOf) !== undefined) {
+    text = `must have at most ${decimals(e.params.multipleOf)} decimals`;
   }
   const where = context === undefined ? 'request' : context === 'querystring' ? 'query' : context;
   if (!field) return { field: where, message: `${where}: ${text}` };

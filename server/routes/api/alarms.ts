@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { AlarmActionError, MAX_SHELVE_MS } from '../../alarms/alarm.ts';
-import type { AlarmHistoryQuery } from '../../alarms/alarm-store.ts';
+import { AlarmActionError, MAX_SHELVE_MS, type AlarmHistoryQuery } from '../../alarms/alarm.ts';
 import { ROLES } from '../../auth/roles.ts';
 import { HttpError, badRequest, emptyBodyIsEmptyObject } from '../../http/http-error.ts';
 import { parseTime } from '../../http/time-params.ts';
@@ -11,9 +10,9 @@ import { AUTH_ERRORS, EpochMs, StringEnum, errors } from '../schemas/common.ts';
 const STATUS: Record<AlarmActionError['code'], number> = { 'not-found': 404, invalid: 400, conflict: 409 };
 
 /** AlarmService refusals as HTTP answers. */
-function act<T>(fn: () => T): T {
+async function act<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof AlarmActionError) throw new HttpError(STATUS[err.code], err.message);
     throw err;
@@ -76,7 +75,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['alarms'], summary: 'One alarm, open or closed', params: AlarmId, response: { 200: AlarmBody, ...errors(404, ...AUTH_ERRORS) } },
     },
     async (request) => {
-      const alarm = app.alarms.get(request.params.id);
+      const alarm = await app.alarms.get(request.params.id);
       if (!alarm) throw new HttpError(404, `no alarm ${request.params.id}`);
       return alarm;
     },

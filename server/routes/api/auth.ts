@@ -66,13 +66,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }
     },
     async (request) => {
       const { username, password } = request.body;
-      const found = app.users.credentials(username);
+      const found = await app.users.credentials(username);
       const ok = found ? await verifyPassword(password, found.passwordHash) : await verifyNothing(password);
       if (!found || !ok) {
         request.log.info({ username, ip: request.ip }, 'login refused');
         throw new HttpError(401, 'wrong username or password');
       }
-      const session = app.sessions.open(found.user.id, request.ip);
+      const session = await app.sessions.open(found.user.id, request.ip);
       request.log.info({ username: found.user.username, role: found.user.role }, 'logged in');
       return { token: session.token, tokenType: 'Bearer' as const, expiresAt: session.expiresAt, user: found.user };
     },
@@ -85,7 +85,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }
       schema: { tags: ['auth'], summary: 'End this session (the token stops working)', response: { 204: Type.Null(), ...errors(...AUTH_ERRORS) } },
     },
     async (request, reply) => {
-      app.sessions.close(request.user!.tokenHash);
+      await app.sessions.close(request.user!.tokenHash);
       return reply.code(204).send(null);
     },
   );
@@ -100,7 +100,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }
         response: { 200: Type.Object({ user: UserBody, expiresAt: EpochMs('when this token expires') }), ...errors(...AUTH_ERRORS) },
       },
     },
-    async (request) => ({ user: app.users.get(request.user!.userId), expiresAt: request.user!.expiresAt }),
+    async (request) => ({ user: await app.users.get(request.user!.userId), expiresAt: request.user!.expiresAt }),
   );
 
   app.get(

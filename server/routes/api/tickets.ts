@@ -3,8 +3,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { SiteConfig } from '../../../common/site/types.ts';
 import { ROLES, type UserRole } from '../../auth/roles.ts';
 import { badRequest, emptyBodyIsEmptyObject } from '../../http/http-error.ts';
-import type { ActionPayloads, WorkOrderAction, WorkOrderEvent, WorkOrderFilter } from '../../work-orders/types.ts';
-import { AUTH_ERRORS, EpochMs, IdParam, Nullable, StringEnum, errors } from '../schemas/common.ts';
+import {
+  WORK_ORDER_COST_MAX,
+  WORK_ORDER_PAGE,
+  WORK_ORDER_TEXT_MAX,
+  type ActionPayloads,
+  type WorkOrderAction,
+  type WorkOrderEvent,
+  type WorkOrderFilter,
+} from '../../work-orders/types.ts';
+import { AUTH_ERRORS, EpochMs, IdParam, NonBlank, Nullable, StringEnum, errors } from '../schemas/common.ts';
 import { Comment, Ticket, TicketCategory, TicketChange, TicketPriority, TicketSource, TicketState, TicketWithTimeline } from '../schemas/work-order.ts';
 
 const CreateTicket = Type.Object(
@@ -12,12 +20,12 @@ const CreateTicket = Type.Object(
     source: Type.Optional(StringEnum(['manual', 'complaint'] as const, { description: 'manual: a repair call or finding; complaint: the service-quality line (72 h callback)' })),
     category: Type.Optional(TicketCategory),
     priority: Type.Optional(TicketPriority),
-    title: Type.String({ minLength: 1, maxLength: 200 }),
-    detail: Type.Optional(Type.String({ maxLength: 4000 })),
-    building: Type.String({ minLength: 1, maxLength: 200, description: 'building id of the site file' }),
-    unit: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'unit id of that building' })),
-    deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    reporter: Type.Optional(Type.String({ maxLength: 200, description: 'owner or caller (name, phone), for the callback' })),
+    title: NonBlank({ maxLength: WORK_ORDER_TEXT_MAX.title }),
+    detail: Type.Optional(Type.String({ maxLength: WORK_ORDER_TEXT_MAX.detail })),
+    building: Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place, description: 'building id of the site file' }),
+    unit: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place, description: 'unit id of that building' })),
+    deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place })),
+    reporter: Type.Optional(Type.String({ maxLength: WORK_ORDER_TEXT_MAX.reporter, description: 'owner or caller (name, phone), for the callback' })),
     comment: Comment,
   },
   { additionalProperties: false },
@@ -27,14 +35,14 @@ const ListQuery = Type.Object({
   state: Type.Optional(Type.Array(TicketState, { description: 'repeat for several' })),
   category: Type.Optional(Type.Array(TicketCategory, { description: 'repeat for several' })),
   source: Type.Optional(TicketSource),
-  building: Type.Optional(Type.String({ minLength: 1 })),
-  unit: Type.Optional(Type.String({ minLength: 1 })),
-  deviceId: Type.Optional(Type.String({ minLength: 1 })),
+  building: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place })),
+  unit: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place })),
+  deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place })),
   overdue: Type.Optional(Type.Boolean({ description: 'true: past a response or callback deadline now' })),
   assignee: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('me')], { description: 'user id, or `me`' })),
   team: Type.Optional(Type.Integer({ minimum: 1, description: 'assigned team id' })),
   page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: WORK_ORDER_PAGE.maxLimit, default: WORK_ORDER_PAGE.defaultLimit })),
 });
 
 const TicketPage = Type.Object({ items: Type.Array(Ticket), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
@@ -61,8 +69,8 @@ const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>;
     body: Type.Object(
       {
         comment: Comment,
-        item: Type.Optional(Type.String({ maxLength: 500, description: 'what was repaired' })),
-        cost: Type.Optional(Type.Number({ minimum: 0, description: 'cost in currency units, at most 2 decimals' })),
+        item: Type.Optional(Type.String({ maxLength: WORK_ORDER_TEXT_MAX.item, description: 'what was repaired' })),
+        cost: Type.Optional(Type.Number({ minimum: 0, maximum: WORK_ORDER_COST_MAX, multipleOf: 0.01, description: 'cost in currency units, at most 2 decimals' })),
         leakTestAt: Type.Optional(EpochMs('water-leak only: when the leak test was done (starts the 3-day callback clock)')),
       },
       { additionalProperties: false },
@@ -88,7 +96,7 @@ const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>;
 };
 
 export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const names = (): Map<number, string> => new Map(app.users.list().map((u) => [u.id, u.displayName]));
+  const names = async (): Promise<Map<number, string>> => new Map((await app.users.list()).map((u) => [u.id, u.displayName]));
   const entry = (e: WorkOrderEvent, byName: Map<number, string>) => ({ ...e, byName: e.by === null ? null : (byName.get(e.by) ?? null) });
 
   app.get(
@@ -104,7 +112,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const filter: WorkOrderFilter = { page: q.page ?? 1, limit: q.limit ?? 50 };
+      const filter: WorkOrderFilter = { page: q.page ?? 1, limit: q.limit ?? WORK_ORDER_PAGE.defaultLimit };
       if (q.state) filter.state = q.state;
       if (q.category) filter.category = q.category;
       if (q.source) filter.source = q.source;
@@ -114,7 +122,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (q.overdue !== undefined) filter.overdue = q.overdue;
       if (q.assignee !== undefined) filter.assigneeUserId = q.assignee === 'me' ? request.user!.userId : q.assignee;
       if (q.team !== undefined) filter.assigneeTeamId = q.team;
-      return app.workOrders.list(filter);
+      return app.workOrderQueries.list(filter);
     },
   );
 
@@ -135,7 +143,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const category = b.category ?? (source === 'complaint' ? 'complaint' : undefined);
       if (!category) throw badRequest('category', 'is required for a manual ticket (fire-safety, water-leak, electrical, access-security, general)');
       checkPlace(app.site, b);
-      const { workOrder } = app.workOrders.create({
+      const { workOrder } = await app.workOrders.create({
         source,
         category,
         priority: b.priority ?? 'medium',
@@ -148,8 +156,8 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.reporter !== undefined && { reporter: b.reporter }),
         ...(b.comment !== undefined && { comment: b.comment }),
       });
-      const full = app.workOrders.get(workOrder.id);
-      const byName = names();
+      const full = await app.workOrderQueries.get(workOrder.id);
+      const byName = await names();
       return reply.code(201).send({ ...full, timeline: full.timeline.map((e) => entry(e, byName)) });
     },
   );
@@ -166,8 +174,8 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const full = app.workOrders.get(request.params.id);
-      const byName = names();
+      const full = await app.workOrderQueries.get(request.params.id);
+      const byName = await names();
       return { ...full, timeline: full.timeline.map((e) => entry(e, byName)) };
     },
   );
@@ -190,11 +198,11 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       async (request) => {
         const body = request.body as ActionPayloads[typeof action];
         if (action === 'assign') {
-          const a = body as ActionPayloads['assign'];
+          const a = body as { userId?: unknown; teamId?: unknown };
           if (a.userId === undefined && a.teamId === undefined) throw badRequest('userId', 'give userId or teamId (null clears one)');
         }
-        const change = app.workOrders.act(request.params.id, action, request.user!.userId, body);
-        return { ticket: change.workOrder, event: entry(change.event, names()) };
+        const change = await app.workOrders.act(request.params.id, action, request.user!.userId, body);
+        return { ticket: change.workOrder, event: entry(change.event, await names()) };
       },
     );
   }

@@ -8,6 +8,12 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 
 export const EpochMs = (description = 'UTC epoch milliseconds') => Type.Integer({ minimum: 0, description });
 
+/** The `pattern` of NonBlank; the error handler answers "must not be blank" for it. */
+export const NOT_BLANK = '\\S';
+
+/** A text with at least one character that is not white space. */
+export const NonBlank = (options: { maxLength: number; description?: string }) => Type.String({ minLength: 1, pattern: NOT_BLANK, ...options });
+
 export const ErrorBody = Type.Object(
   {
     error: Type.String({ description: 'HTTP status text' }),

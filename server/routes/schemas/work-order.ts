@@ -5,6 +5,7 @@ import {
   WORK_ORDER_PRIORITIES,
   WORK_ORDER_SOURCES,
   WORK_ORDER_STATES,
+  WORK_ORDER_TEXT_MAX,
 } from '../../work-orders/types.ts';
 import { EpochMs, Nullable, StringEnum } from './common.ts';
 
@@ -76,4 +77,4 @@ export const TicketWithTimeline = Type.Composite([Ticket, Type.Object({ timeline
 
 export const TicketChange = Type.Object({ ticket: Ticket, event: TimelineEntry }, { title: 'Ticket and the timeline entry of the change' });
 
-export const Comment = Type.Optional(Type.String({ maxLength: 4000, description: 'recorded in the timeline' }));
+export const Comment = Type.Optional(Type.String({ maxLength: WORK_ORDER_TEXT_MAX.comment, description: 'recorded in the timeline' }));

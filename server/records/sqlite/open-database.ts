@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { MIGRATIONS, type Migration } from './migrations.ts';
+import { MIGRATIONS, type Migration } from '../migrations.ts';
 import { migrate } from './migrate.ts';
 
 export type Database = BetterSqlite3.Database;
@@ -14,7 +14,8 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * Opens (creating if needed) the records database and migrates it to the code's schema.
+ * Opens (creating if needed) the SQLite records file and migrates it to the code's schema: the
+ * better-sqlite3 handle the SQLite client wraps, and what SQLite-specific tools and tests use.
  * Throws SchemaVersionError when the file was written by newer code, MigrationError when a
  * migration fails (that migration is rolled back; earlier ones stay applied).
  */

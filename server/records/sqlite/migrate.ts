@@ -1,5 +1,7 @@
-import type { Database } from './database.ts';
-import type { Migration } from './migrations.ts';
+import type BetterSqlite3 from 'better-sqlite3';
+import { migrationSql, type Migration } from '../migrations.ts';
+
+type Database = BetterSqlite3.Database;
 
 /** The database file was written by a newer Facility Monitor: refusing beats corrupting it. */
 export class SchemaVersionError extends Error {
@@ -67,7 +69,7 @@ export function migrate(db: Database, migrations: readonly Migration[], file = '
       const current = schemaVersion(db);
       if (current > codeVersion) throw new SchemaVersionError(file, current, codeVersion);
       if (current >= m.version) return false;
-      m.up(db);
+      db.exec(migrationSql(m, 'sqlite'));
       record.run(m.version, m.name, Date.now());
       return true;
     });

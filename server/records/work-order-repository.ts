@@ -1,0 +1,342 @@
+import { AWAITING_RESPONSE, CALLBACK_MADE } from '../work-orders/deadlines.ts';
+import { WorkOrderNotFoundError } from '../work-orders/errors.ts';
+import type { ActionFacts, Creation, Decision, ReferenceFacts, References } from '../work-orders/work-order-actions.ts';
+import type {
+  CallbackOutcome,
+  NewWorkOrderEvent,
+  NewWorkOrderRecord,
+  TimelineAction,
+  WorkOrderCategory,
+  WorkOrderEvent,
+  WorkOrderFilter,
+  WorkOrderPriority,
+  WorkOrderRecord,
+  WorkOrderSource,
+  WorkOrderState,
+} from '../work-orders/types.ts';
+import { UniqueViolationError, first, placeholders, type RecordsClient, type SqlRunner, type SqlValue } from './records-client.ts';
+
+/** A work_orders row. */
+interface WorkOrderRow {
+  id: number;
+  source: WorkOrderSource;
+  source_ref: string | null;
+  category: WorkOrderCategory;
+  priority: WorkOrderPriority;
+  state: WorkOrderState;
+  title: string;
+  detail: string;
+  building: string;
+  unit: string | null;
+  device_id: string | null;
+  rule_id: string | null;
+  reporter: string | null;
+  created_by: number | null;
+  assignee_user_id: number | null;
+  assignee_team_id: number | null;
+  created_at: number;
+  updated_at: number;
+  acknowledged_at: number | null;
+  started_at: number | null;
+  resolved_at: number | null;
+  leak_test_at: number | null;
+  callback_at: number | null;
+  callback_outcome: CallbackOutcome | null;
+  closed_at: number | null;
+  reopened_at: number | null;
+  response_due_at: number;
+  callback_due_at: number | null;
+  repair_item: string | null;
+  cost_cents: number | null;
+  occurrences: number;
+  last_occurrence_at: number;
+  reopen_count: number;
+}
+
+interface WorkOrderEventRow {
+  id: number;
+  work_order_id: number;
+  at: number;
+  by_user_id: number | null;
+  action: TimelineAction;
+  from_state: WorkOrderState | null;
+  to_state: WorkOrderState;
+  comment: string | null;
+  details: string;
+}
+
+/** Column of each stored field. */
+const COLUMNS = {
+  source: 'source',
+  sourceRef: 'source_ref',
+  category: 'category',
+  priority: 'priority',
+  state: 'state',
+  title: 'title',
+  detail: 'detail',
+  building: 'building',
+  unit: 'unit',
+  deviceId: 'device_id',
+  ruleId: 'rule_id',
+  reporter: 'reporter',
+  createdBy: 'created_by',
+  assigneeUserId: 'assignee_user_id',
+  assigneeTeamId: 'assignee_team_id',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  acknowledgedAt: 'acknowledged_at',
+  startedAt: 'started_at',
+  resolvedAt: 'resolved_at',
+  leakTestAt: 'leak_test_at',
+  callbackAt: 'callback_at',
+  callbackOutcome: 'callback_outcome',
+  closedAt: 'closed_at',
+  reopenedAt: 'reopened_at',
+  responseDueAt: 'response_due_at',
+  callbackDueAt: 'callback_due_at',
+  repairItem: 'repair_item',
+  costCents: 'cost_cents',
+  occurrences: 'occurrences',
+  lastOccurrenceAt: 'last_occurrence_at',
+  reopenCount: 'reopen_count',
+} as const satisfies { [K in keyof NewWorkOrderRecord]-?: keyof WorkOrderRow };
+
+type Field = keyof typeof COLUMNS;
+const FIELDS = Object.keys(COLUMNS) as Field[];
+
+/** What a change may alter after creation; written back as a whole. */
+const CHANGEABLE: readonly Field[] = [
+  'state',
+  'assigneeUserId',
+  'assigneeTeamId',
+  'updatedAt',
+  'acknowledgedAt',
+  'startedAt',
+  'resolvedAt',
+  'leakTestAt',
+  'callbackAt',
+  'callbackOutcome',
+  'closedAt',
+  'reopenedAt',
+  'responseDueAt',
+  'callbackDueAt',
+  'repairItem',
+  'costCents',
+  'occurrences',
+  'lastOccurrenceAt',
+  'reopenCount',
+];
+
+const INSERT_SQL = `INSERT INTO work_orders (${FIELDS.map((f) => COLUMNS[f]).join(', ')}) VALUES (${placeholders(FIELDS)}) RETURNING *`;
+const UPDATE_SQL = `UPDATE work_orders SET ${CHANGEABLE.map((f) => `${COLUMNS[f]} = ?`).join(', ')} WHERE id = ? RETURNING *`;
+const INSERT_EVENT_SQL =
+  'INSERT INTO work_order_events (work_order_id, at, by_user_id, action, from_state, to_state, comment, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *';
+const OPEN_FOR_ALARM_SQL = "SELECT * FROM work_orders WHERE device_id = ? AND rule_id = ? AND state <> 'closed'";
+
+/** The overdue conditions of docs/work-orders.md as SQL, with their parameters (now last). */
+function responseOverdue(now: number): [string, SqlValue[]] {
+  return [`(state IN (${placeholders(AWAITING_RESPONSE)}) AND response_due_at < ?)`, [...AWAITING_RESPONSE, now]];
+}
+function callbackOverdue(now: number): [string, SqlValue[]] {
+  return [`(state NOT IN (${placeholders(CALLBACK_MADE)}) AND callback_due_at IS NOT NULL AND callback_due_at < ?)`, [...CALLBACK_MADE, now]];
+}
+function overdue(now: number): [string, SqlValue[]] {
+  const [r, rp] = responseOverdue(now);
+  const [c, cp] = callbackOverdue(now);
+  return [`(${r} OR ${c})`, [...rp, ...cp]];
+}
+
+function toRecord(r: WorkOrderRow): WorkOrderRecord {
+  const record = { id: r.id } as WorkOrderRecord;
+  const target = record as unknown as Record<Field, unknown>;
+  for (const f of FIELDS) target[f] = r[COLUMNS[f]];
+  return record;
+}
+
+function toEvent(r: WorkOrderEventRow): WorkOrderEvent {
+  return {
+    id: r.id,
+    workOrderId: r.work_order_id,
+    at: r.at,
+    by: r.by_user_id,
+    action: r.action,
+    fromState: r.from_state,
+    toState: r.to_state,
+    comment: r.comment,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+  };
+}
+
+/** A committed change: the work order as stored and the timeline entry that records it. */
+export interface StoredChange {
+  record: WorkOrderRecord;
+  event: WorkOrderEvent;
+}
+
+export interface WorkOrderCountRows {
+  byState: Array<{ state: WorkOrderState; n: number }>;
+  /** Not closed, per category. */
+  openByCategory: Array<{ category: WorkOrderCategory; n: number }>;
+  responseOverdue: number;
+  callbackOverdue: number;
+  leakTestPending: number;
+}
+
+/**
+ * Work orders and their timeline (tables of migration 1). Every change is one transaction that
+ * reads the work order (locked for the transaction), lets a pure function of server/work-orders
+ * decide, and writes the work order with its timeline entry.
+ */
+export class WorkOrderRepository {
+  constructor(private readonly client: RecordsClient) {}
+
+  /** Stores a new work order and its first timeline entry once `decide` has seen who exists. */
+  async create(refs: References, decide: (facts: ReferenceFacts) => Creation): Promise<StoredChange> {
+    return this.client.transaction(async (tx) => {
+      const { record, event } = decide(await referenceFacts(tx, refs));
+      return insert(tx, record, event);
+    });
+  }
+
+  /**
+   * One action on work order `id`: reads it and the facts, `decide` computes the new work order and
+   * its timeline entry (or throws, and nothing is written).
+   */
+  async act(id: number, refs: References, decide: (current: WorkOrderRecord, facts: ActionFacts) => Decision): Promise<StoredChange> {
+    return this.client.transaction(async (tx) => {
+      const current = await lock(tx, id);
+      const facts: ActionFacts = { ...(await referenceFacts(tx, refs)), openForSameAlarm: null };
+      if (current.deviceId !== null && current.ruleId !== null) {
+        const other = await tx.query<{ id: number }>("SELECT id FROM work_orders WHERE device_id = ? AND rule_id = ? AND state <> 'closed' AND id <> ?", [
+          current.deviceId,
+          current.ruleId,
+          id,
+        ]);
+        facts.openForSameAlarm = first(other)?.id ?? null;
+      }
+      const { next, event } = decide(current, facts);
+      return update(tx, next, event);
+    });
+  }
+
+  /**
+   * The work order of an alarm: `decide` gets the one not closed for the device and rule, if any,
+   * and says whether to add to it or to open one. The partial unique index of migration 1 keeps it
+   * to one per device and rule across processes; a writer that loses that race runs again and adds.
+   */
+  async raiseForAlarm(
+    deviceId: string,
+    ruleId: string,
+    decide: (open: WorkOrderRecord | undefined) => ({ created: true } & Creation) | ({ created: false } & Decision),
+  ): Promise<StoredChange & { created: boolean }> {
+    const attempt = () =>
+      this.client.transaction(async (tx) => {
+        const row = first(await tx.query<WorkOrderRow>(OPEN_FOR_ALARM_SQL, [deviceId, ruleId], { forUpdate: true }));
+        const outcome = decide(row && toRecord(row));
+        if (outcome.created) return { ...(await insert(tx, outcome.record, outcome.event)), created: true };
+        return { ...(await update(tx, outcome.next, outcome.event)), created: false };
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof UniqueViolationError)) throw err;
+      return attempt();
+    }
+  }
+
+  /** A work order and its timeline, read together. */
+  async withTimeline(id: number): Promise<{ record: WorkOrderRecord; timeline: WorkOrderEvent[] }> {
+    return this.client.transaction(async (tx) => {
+      const record = await find(tx, id);
+      const events = await tx.query<WorkOrderEventRow>('SELECT * FROM work_order_events WHERE work_order_id = ? ORDER BY id', [id]);
+      return { record, timeline: events.map(toEvent) };
+    });
+  }
+
+  /** One page, newest first, and how many match. `now` decides what is overdue. */
+  async page(filter: WorkOrderFilter, now: number, page: number, limit: number): Promise<{ records: WorkOrderRecord[]; total: number }> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const anyOf = (column: string, values: readonly string[]) => {
+      where.push(`${column} IN (${placeholders(values)})`);
+      params.push(...values);
+    };
+    if (filter.state !== undefined) anyOf('state', typeof filter.state === 'string' ? [filter.state] : filter.state);
+    if (filter.category !== undefined) anyOf('category', typeof filter.category === 'string' ? [filter.category] : filter.category);
+    if (filter.source !== undefined) anyOf('source', [filter.source]);
+    const equal = { building: 'building', unit: 'unit', deviceId: 'device_id', assigneeUserId: 'assignee_user_id', assigneeTeamId: 'assignee_team_id' } as const;
+    for (const [key, column] of Object.entries(equal) as Array<[keyof typeof equal, string]>) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (filter.overdue !== undefined) {
+      const [sql, p] = overdue(now);
+      where.push(filter.overdue ? sql : `NOT ${sql}`);
+      params.push(...p);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [count] = await this.client.query<{ n: number }>(`SELECT COUNT(*) AS n FROM work_orders ${clause}`, params);
+    const rows = await this.client.query<WorkOrderRow>(`SELECT * FROM work_orders ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [
+      ...params,
+      limit,
+      (page - 1) * limit,
+    ]);
+    return { records: rows.map(toRecord), total: count!.n };
+  }
+
+  /** Work orders past their response or callback deadline at `now`. */
+  async overdue(now: number): Promise<WorkOrderRecord[]> {
+    const [sql, params] = overdue(now);
+    return (await this.client.query<WorkOrderRow>(`SELECT * FROM work_orders WHERE ${sql}`, params)).map(toRecord);
+  }
+
+  async counts(now: number): Promise<WorkOrderCountRows> {
+    const count = async ([sql, params]: [string, SqlValue[]]) => (await this.client.query<{ n: number }>(`SELECT COUNT(*) AS n FROM work_orders WHERE ${sql}`, params))[0]!.n;
+    return {
+      byState: await this.client.query('SELECT state, COUNT(*) AS n FROM work_orders GROUP BY state'),
+      openByCategory: await this.client.query("SELECT category, COUNT(*) AS n FROM work_orders WHERE state <> 'closed' GROUP BY category"),
+      responseOverdue: await count(responseOverdue(now)),
+      callbackOverdue: await count(callbackOverdue(now)),
+      leakTestPending: await count(["state = 'resolved' AND category = 'water-leak' AND leak_test_at IS NULL", []]),
+    };
+  }
+}
+
+async function find(tx: SqlRunner, id: number, forUpdate = false): Promise<WorkOrderRecord> {
+  const row = first(await tx.query<WorkOrderRow>('SELECT * FROM work_orders WHERE id = ?', [id], { forUpdate }));
+  if (!row) throw new WorkOrderNotFoundError(id);
+  return toRecord(row);
+}
+
+function lock(tx: SqlRunner, id: number): Promise<WorkOrderRecord> {
+  return find(tx, id, true);
+}
+
+async function referenceFacts(tx: SqlRunner, refs: References): Promise<ReferenceFacts> {
+  const ids = async (table: 'users' | 'teams', wanted: number[]) => {
+    if (wanted.length === 0) return new Set<number>();
+    const rows = await tx.query<{ id: number }>(`SELECT id FROM ${table} WHERE id IN (${placeholders(wanted)})`, wanted);
+    return new Set(rows.map((r) => r.id));
+  };
+  return { users: await ids('users', refs.users), teams: await ids('teams', refs.teams) };
+}
+
+async function insert(tx: SqlRunner, record: NewWorkOrderRecord, event: NewWorkOrderEvent): Promise<StoredChange> {
+  const [row] = await tx.query<WorkOrderRow>(
+    INSERT_SQL,
+    FIELDS.map((f) => record[f]),
+  );
+  return { record: toRecord(row!), event: await append(tx, row!.id, event) };
+}
+
+async function update(tx: SqlRunner, next: WorkOrderRecord, event: NewWorkOrderEvent): Promise<StoredChange> {
+  const [row] = await tx.query<WorkOrderRow>(UPDATE_SQL, [...CHANGEABLE.map((f) => next[f]), next.id]);
+  return { record: toRecord(row!), event: await append(tx, next.id, event) };
+}
+
+async function append(tx: SqlRunner, workOrderId: number, e: NewWorkOrderEvent): Promise<WorkOrderEvent> {
+  const [row] = await tx.query<WorkOrderEventRow>(INSERT_EVENT_SQL, [workOrderId, e.at, e.by, e.action, e.fromState, e.toState, e.comment, JSON.stringify(e.details)]);
+  return toEvent(row!);
+}
