@@ -1,6 +1,7 @@
 import { brokerUrl, type Environment, type MqttLogin } from '../common/env.ts';
 import type { Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
+import { siteOfItsGateway } from '../common/site/gateways.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { Gateway } from './gateway.ts';
 import { startGatewayHttp } from './http-endpoint.ts';
@@ -19,7 +20,8 @@ export interface RunningGateway {
  */
 export async function runGateway(env: Environment, logger: Logger, upstreamLogin: MqttLogin | undefined = env.gateway.upstreamLogin): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
-  const site = loadSiteFile(file, env.siteVariables);
+  // The gateway reads the devices of the buildings it serves (gateway.buildings), no others.
+  const site = siteOfItsGateway(loadSiteFile(file, env.siteVariables));
   const httpPort = env.gateway.httpPort;
   const url = brokerUrl(env);
   const deviceLogin = env.gateway.deviceBrokerLogin ?? upstreamLogin;
@@ -44,7 +46,7 @@ export async function runGateway(env: Environment, logger: Logger, upstreamLogin
     await gateway.stop().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'stopping the half-started gateway failed'));
     throw err;
   }
-  const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
+  const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(siteOfItsGateway(s)) });
   logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
   return {
     gateway,
