@@ -190,6 +190,8 @@ async function gatewayProcess(brokerUrl: string, dataDir: string): Promise<void>
     dataDir,
     influxUrl: process.env.INFLUX_URL || undefined,
     deviceBrokerUrl: brokerUrl,
+    deviceBrokerUsername: GATEWAY_ID,
+    deviceBrokerPassword: GATEWAY_PASSWORD,
     upstreamUsername: GATEWAY_ID,
     upstreamPassword: GATEWAY_PASSWORD,
     logger: createLogger('gateway', { level: readEnvironment().logLevel }),
