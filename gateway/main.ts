@@ -40,14 +40,14 @@ export async function runGateway(env: Environment, logger: Logger, upstreamLogin
   let http: Awaited<ReturnType<typeof startGatewayHttp>>;
   try {
     await gateway.start();
-    http = await startGatewayHttp({ port: httpPort, metrics: gateway.metrics, health: () => gateway.health() });
+    http = await startGatewayHttp({ port: httpPort, host: env.gateway.httpHost, ...(env.tls && { tls: env.tls }), metrics: gateway.metrics, health: () => gateway.health() });
   } catch (err) {
     // A half-started gateway would keep its broker sessions, loops and the outbox lock.
     await gateway.stop().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'stopping the half-started gateway failed'));
     throw err;
   }
   const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(siteOfItsGateway(s)) });
-  logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
+  logger.info({ metrics: `${env.tls ? 'https' : 'http'}://${env.gateway.httpHost}:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
   return {
     gateway,
     httpPort: http.port,
