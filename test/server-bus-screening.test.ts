@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnvironment } from '../common/env.ts';
+import { gatewayOfBuilding, siteOfItsGateway } from '../common/site/gateways.ts';
 import { SiteConfigError, parseSiteConfig } from '../common/site/load.ts';
 import { buildApp } from '../server/app.ts';
 import { waitFor } from './harness/ports.ts';
@@ -40,6 +41,14 @@ describe('site file: gateways and their buildings', () => {
       { id: 'screening-gateway', buildings: ['B1'] },
       { id: 'gw-b', buildings: ['B2'] },
     ]);
+  });
+
+  it("gives the gateway process the devices of its own buildings only", () => {
+    const site = parseSiteConfig(rawSite);
+    expect(siteOfItsGateway(site).devices.map((d) => d.id)).toEqual(['B1-fire', 'B1-door', 'B1-tank']);
+    const other = parseSiteConfig({ ...rawSite, gateway: { id: 'gw-b', buildings: ['B2'] }, gateways: [{ id: 'gw-a', buildings: ['B1'] }] });
+    expect(siteOfItsGateway(other).devices.map((d) => d.id)).toEqual(['B2-fire']);
+    expect(gatewayOfBuilding(other)).toEqual(new Map([['B2', 'gw-b'], ['B1', 'gw-a']]));
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
