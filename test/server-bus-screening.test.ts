@@ -168,12 +168,15 @@ describe('what the server takes from the bus', () => {
     for (const reason of ['too-large', 'unknown-event', 'kind']) expect(text).toMatch(new RegExp(`^fm_bus_refused_total\\{reason="${reason}"\\} 1$`, 'm'));
   });
 
-  it("refuses the status of a gateway the site file does not name", async () => {
+  it('refuses the status of a gateway the site file does not name, and a status stamped in 2099', async () => {
     const statuses = counters().gatewayStatus;
     const refused = counters().refused;
     await app.bus.handle('fm/v1/gateway/gw-z/status', Buffer.from(JSON.stringify({ gateway: 'gw-z', online: false, ts: now })));
+    await app.bus.handle('fm/v1/gateway/gw-b/status', Buffer.from(JSON.stringify({ gateway: 'gw-b', online: false, ts: Date.UTC(2099, 0, 1) })));
     expect(counters().gatewayStatus).toBe(statuses);
-    expect(counters().refused).toBe(refused + 1);
+    expect(counters().refused).toBe(refused + 2);
+    expect(app.liveState.gateways().find((g) => g.id === 'gw-b')).toBeUndefined();
     expect(app.liveState.gateways().map((g) => g.id)).not.toContain('gw-z');
+    expect(app.alarms.listActive()).toEqual([]);
   });
 });

@@ -5,8 +5,6 @@ import type { BrokerIdentities } from './broker-identity.ts';
 import type { BrokerPolicy } from './broker-policy.ts';
 import type { BrokerAuthenticate, BrokerPreConnect } from './embedded-broker.ts';
 
-export { samePassword } from './admission.ts';
-
 export interface ConnectRefusal {
   clientId: string;
   username: string | undefined;

@@ -10,6 +10,7 @@ import { EventDedupe } from './event-dedupe.ts';
 import type { UpstreamSiteView } from './site-view.ts';
 import {
   MAX_UPSTREAM_MESSAGE_BYTES,
+  aheadOfClock,
   isMalformed,
   parseGatewayStatus,
   parseUpstreamEvent,
@@ -218,7 +219,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
         const s = parseGatewayStatus(payload, t.gatewayId);
         if (isMalformed(s)) return this.malformed(topic, s.malformed);
         if (site && !site.knowsGateway(s.gateway)) return this.refuse(topic, { reason: 'unknown-gateway', detail: `gateway ${s.gateway} is not in the site file` });
-        const refusal = screenMessage({ ts: s.ts, gateway: s.gateway, kind: 'tank' }, { now: this.clock(), maxAheadMs: this.maxAheadMs });
+        const refusal = aheadOfClock(s.ts, { now: this.clock(), maxAheadMs: this.maxAheadMs });
         if (refusal) return this.refuse(topic, refusal);
         this.counters.gatewayStatus++;
         liveState.setGatewayStatus(s);

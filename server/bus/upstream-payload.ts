@@ -118,12 +118,19 @@ export interface Refusal {
   detail: string;
 }
 
+/** A message time further ahead of the server's clock than allowed, or undefined. */
+export function aheadOfClock(ts: number, screen: Pick<UpstreamScreen, 'now' | 'maxAheadMs'>): Refusal | undefined {
+  if (ts <= screen.now + screen.maxAheadMs) return undefined;
+  return { reason: 'future', detail: `ts ${new Date(ts).toISOString()} is ${Math.round((ts - screen.now) / 1000)} s ahead of the server's clock` };
+}
+
 /** Whether a state or event message as a whole may be used. */
 export function screenMessage(m: { ts: number; gateway: string; kind: DeviceKind; event?: string; tooManyMetrics?: number }, screen: UpstreamScreen): Refusal | undefined {
   if (m.tooManyMetrics !== undefined) return { reason: 'too-many-metrics', detail: `${m.tooManyMetrics} metrics, at most ${MAX_UPSTREAM_METRICS}` };
   if (screen.gateway !== undefined && m.gateway !== screen.gateway) return { reason: 'gateway', detail: `payload names gateway ${JSON.stringify(m.gateway)}, the building is served by ${screen.gateway}` };
   if (screen.kind !== undefined && m.kind !== screen.kind) return { reason: 'kind', detail: `kind ${m.kind}, the site file says ${screen.kind}` };
-  if (m.ts > screen.now + screen.maxAheadMs) return { reason: 'future', detail: `ts ${new Date(m.ts).toISOString()} is ${Math.round((m.ts - screen.now) / 1000)} s ahead of the server's clock` };
+  const ahead = aheadOfClock(m.ts, screen);
+  if (ahead) return ahead;
   if (m.event !== undefined && screen.events !== undefined && !screen.events.includes(m.event)) return { reason: 'unknown-event', detail: `event ${JSON.stringify(m.event)}, a ${m.kind} sends ${screen.events.join(', ')}` };
   return undefined;
 }
