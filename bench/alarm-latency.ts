@@ -220,7 +220,7 @@ async function loadProcess(brokerUrl: string, messagesPerSecond: number): Promis
     for (; carry >= 1; carry--) {
       const tank = tanks[next++ % tanks.length]!;
       const level = 2000 + Math.round(Math.random() * 500);
-      const body = JSON.stringify({ ts: now, level_mm: level, pump_running: 1, low_float: 0, high_float: 0 });
+      const body = JSON.stringify({ ts: now, level_mm: level, pump_running: 1, float_low: 0, float_high: 0 });
       client.publish(deviceTopic(tank.building, tank.id, 'telemetry'), body, { qos: 1 }, (err) => {
         if (!err) acked++;
       });

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from '../../common/logger.ts';
-import { PacketLimitedConnection } from './packet-limit.ts';
+import { limitPacketSize } from './packet-limit.ts';
 
 /** aedes hooks, each a small typed module the server passes in (gateway authentication, topic ACLs). */
 export type BrokerPreConnect = NonNullable<AedesOptions['preConnect']>;
@@ -68,7 +68,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     socket.once('close', () => sockets.delete(socket));
     const { maxPacketBytes, onOversizePacket } = options;
     if (maxPacketBytes === undefined) aedes.handle(socket);
-    else aedes.handle(new PacketLimitedConnection(socket, maxPacketBytes, (reason) => onOversizePacket?.(socket.remoteAddress, reason)));
+    else aedes.handle(limitPacketSize(socket, maxPacketBytes, (reason) => onOversizePacket?.(socket.remoteAddress, reason)));
   };
   const servers: Server[] = [createServer(accept)];
   if (options.tls) servers.push(createTlsServer({ cert: options.tls.cert, key: options.tls.key }, accept));
