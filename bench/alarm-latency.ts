@@ -190,6 +190,8 @@ async function gatewayProcess(brokerUrl: string, dataDir: string): Promise<void>
     dataDir,
     influxUrl: process.env.INFLUX_URL || undefined,
     deviceBrokerUrl: brokerUrl,
+    deviceBrokerUsername: GATEWAY_ID,
+    deviceBrokerPassword: GATEWAY_PASSWORD,
     upstreamUsername: GATEWAY_ID,
     upstreamPassword: GATEWAY_PASSWORD,
     logger: createLogger('gateway', { level: readEnvironment().logLevel }),
@@ -218,7 +220,7 @@ async function loadProcess(brokerUrl: string, messagesPerSecond: number): Promis
     for (; carry >= 1; carry--) {
       const tank = tanks[next++ % tanks.length]!;
       const level = 2000 + Math.round(Math.random() * 500);
-      const body = JSON.stringify({ ts: now, level_mm: level, pump_running: 1, low_float: 0, high_float: 0 });
+      const body = JSON.stringify({ ts: now, level_mm: level, pump_running: 1, float_low: 0, float_high: 0 });
       client.publish(deviceTopic(tank.building, tank.id, 'telemetry'), body, { qos: 1 }, (err) => {
         if (!err) acked++;
       });

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /** Username and password of one MQTT client. */
 export interface MqttCredential {
@@ -22,14 +25,24 @@ export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 export interface Environment {
   /** PORT: the server's HTTP port. */
   port: number;
-  /** HOST: the server's HTTP bind address (default all interfaces). */
+  /** HOST: the server's HTTP bind address (default 127.0.0.1: this machine only). */
   host: string;
+  /** TLS_CERT / TLS_KEY: HTTPS and MQTTS for the server, HTTPS for the gateway's endpoint. */
+  tls: TlsFiles | undefined;
+  /** TRUST_PROXY: which proxies' X-Forwarded-For the server believes (docs/security.md). */
+  trustProxy: TrustProxy;
+  /** METRICS_TOKEN, METRICS_PORT, METRICS_HOST: who may read /metrics. */
+  metrics: MetricsAccess;
   /** MQTT_URL: an external broker; unset, the server hosts the embedded one. */
   mqttUrl: string | undefined;
   /** MQTT_PORT: the embedded broker's port. */
   mqttPort: number;
-  /** MQTT_HOST: the interface the embedded broker listens on. */
+  /** MQTT_HOST: the interface the embedded broker listens on (default HOST). */
   mqttHost: string;
+  /** MQTTS_PORT: the embedded broker's TLS port when TLS_CERT/TLS_KEY are set. */
+  mqttsPort: number;
+  /** What the embedded broker and the upstream consumer accept (docs/broker.md#limits). */
+  busLimits: BusLimits;
   /** MQTT_USERNAME / MQTT_PASSWORD: the server's login on the external broker. */
   mqttCredential: MqttCredential | undefined;
   influxUrl: string | undefined;
@@ -48,6 +61,35 @@ export interface Environment {
   siteVariables: EnvironmentVariables;
 }
 
+/** A certificate chain and its private key, PEM, read from the files TLS_CERT and TLS_KEY name. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** Fastify's `trustProxy`: false, true, a number of hops, or the addresses and CIDR ranges of the proxies. */
+export type TrustProxy = boolean | number | string[];
+
+export interface MetricsAccess {
+  /** METRICS_TOKEN: /metrics answers only `Authorization: Bearer <token>`. */
+  token: string | undefined;
+  /** METRICS_PORT: /metrics leaves the API port and is served on this port alone. */
+  port: number | undefined;
+  /** METRICS_HOST: the interface of METRICS_PORT (default 127.0.0.1). */
+  host: string;
+}
+
+export interface BusLimits {
+  /** BUS_MAX_AHEAD_MS: how far ahead of the server's clock a timestamp may be (default 5 min). */
+  maxAheadMs: number;
+  /** MQTT_MAX_PACKET_BYTES: the largest MQTT packet the embedded broker reads (default 256 KiB). */
+  maxPacketBytes: number;
+  /** MQTT_MAX_RETAINED: retained messages the embedded broker keeps (default 10,000). */
+  maxRetained: number;
+}
+
 export interface BrokerAccess {
   /** GATEWAY_CREDENTIALS: gateway id → password. */
   gateways: ReadonlyMap<string, string>;
@@ -60,6 +102,8 @@ export interface BrokerAccess {
 export interface GatewayEnvironment {
   /** GATEWAY_HTTP_PORT: /metrics and /health. */
   httpPort: number;
+  /** GATEWAY_HTTP_HOST: the interface of that port (default 127.0.0.1). */
+  httpHost: string;
   /** UPSTREAM_MQTT_URL; unset, the device broker. */
   upstreamMqttUrl: string | undefined;
   /** GATEWAY_MQTT_USERNAME / GATEWAY_MQTT_PASSWORD: the gateway's login on the server's broker. */
@@ -171,6 +215,10 @@ function brokerAccess(env: EnvironmentVariables): BrokerAccess {
   const devices = parseCredentialList('DEVICE_CREDENTIALS', env.DEVICE_CREDENTIALS);
   for (const name of devices.keys()) {
     if (gateways.has(name)) throw new EnvironmentError(`DEVICE_CREDENTIALS: '${name}' is also a gateway in GATEWAY_CREDENTIALS`);
+    // A device login is also the client id it is bound to: it may not be one the server or a gateway owns.
+    if (name.startsWith(`${SERVER_MQTT_USERNAME}-`)) throw new EnvironmentError(`DEVICE_CREDENTIALS: '${name}' starts with '${SERVER_MQTT_USERNAME}-', the server's client ids; pick another name`);
+    const gateway = /^(.+)-(upstream|devices)$/.exec(name)?.[1];
+    if (gateway !== undefined && gateways.has(gateway)) throw new EnvironmentError(`DEVICE_CREDENTIALS: '${name}' is a client id of gateway '${gateway}'; pick another name`);
   }
   return { gateways, devices, anonymousDevices: flag('DEVICE_ANONYMOUS', env) };
 }
@@ -182,11 +230,68 @@ function logLevel(env: EnvironmentVariables): LogLevel {
   return raw as LogLevel;
 }
 
-function host(name: string, env: EnvironmentVariables): string {
+function host(name: string, env: EnvironmentVariables, fallback = '127.0.0.1'): string {
   const raw = text(env, name);
-  if (raw === undefined) return '0.0.0.0';
+  if (raw === undefined) return fallback;
   if (/[\s/]/.test(raw)) throw new EnvironmentError(`${name}=${raw}: must be an interface address or host name (e.g. 127.0.0.1, 0.0.0.0, ::)`);
   return raw;
+}
+
+function integer(name: string, fallback: number, min: number, env: EnvironmentVariables): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new EnvironmentError(`${name}=${raw}: must be a whole number of at least ${min}`);
+  return n;
+}
+
+function readPem(name: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EnvironmentError(`${name}=${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** TLS_CERT and TLS_KEY: both or neither; the files must hold a certificate and its matching key (PEM). */
+export function readTls(env: EnvironmentVariables): TlsFiles | undefined {
+  const certFile = text(env, 'TLS_CERT');
+  const keyFile = text(env, 'TLS_KEY');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new EnvironmentError('TLS_CERT and TLS_KEY: set both (PEM files of the certificate chain and its private key), or neither');
+  const cert = readPem('TLS_CERT', certFile);
+  const key = readPem('TLS_KEY', keyFile);
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new EnvironmentError(`TLS_CERT=${certFile}, TLS_KEY=${keyFile}: not a usable certificate and key (${(err as Error).message}); give PEM files, the key matching the certificate`);
+  }
+  return { cert, key, certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
+function trustProxy(env: EnvironmentVariables): TrustProxy {
+  const raw = text(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const entry of list) {
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const maxBits = version === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (version === 0 || !okBits || extra !== undefined) {
+      throw new EnvironmentError(`TRUST_PROXY=${raw}: '${entry}' is not an address or CIDR range; give true, false, a number of proxy hops, or addresses such as 127.0.0.1,10.0.0.0/8`);
+    }
+  }
+  return list;
+}
+
+function metricsAccess(env: EnvironmentVariables): MetricsAccess {
+  const token = text(env, 'METRICS_TOKEN');
+  if (token !== undefined && token.length < 16) throw new EnvironmentError('METRICS_TOKEN: use at least 16 characters (e.g. openssl rand -hex 16)');
+  const port = text(env, 'METRICS_PORT') === undefined ? undefined : readPort('METRICS_PORT', 0, env);
+  return { token, port, host: host('METRICS_HOST', env) };
 }
 
 /** Reads and checks every variable; throws EnvironmentError naming the variable and what to fix. */
@@ -196,12 +301,22 @@ export function readEnvironment(env: EnvironmentVariables = process.env): Enviro
     throw new EnvironmentError(`INFLUX_URL=${redact(influxUrl)}: name the database in the path, e.g. http://127.0.0.1:8086/facility`);
   }
   const mqttLogin = login('MQTT', env);
+  const httpHost = host('HOST', env);
   return {
     port: readPort('PORT', 3000, env),
-    host: host('HOST', env),
+    host: httpHost,
+    tls: readTls(env),
+    trustProxy: trustProxy(env),
+    metrics: metricsAccess(env),
     mqttUrl: url('MQTT_URL', MQTT_PROTOCOLS, env),
     mqttPort: readPort('MQTT_PORT', 1883, env),
-    mqttHost: host('MQTT_HOST', env),
+    mqttHost: host('MQTT_HOST', env, httpHost),
+    mqttsPort: readPort('MQTTS_PORT', 8883, env),
+    busLimits: {
+      maxAheadMs: integer('BUS_MAX_AHEAD_MS', 5 * 60_000, 0, env),
+      maxPacketBytes: integer('MQTT_MAX_PACKET_BYTES', 256 * 1024, 1024, env),
+      maxRetained: integer('MQTT_MAX_RETAINED', 10_000, 1, env),
+    },
     mqttCredential: mqttLogin && { username: mqttLogin.username, password: mqttLogin.password ?? '' },
     influxUrl,
     dataDir: resolve(text(env, 'DATA_DIR') ?? './data'),
@@ -211,6 +326,7 @@ export function readEnvironment(env: EnvironmentVariables = process.env): Enviro
     brokerAccess: brokerAccess(env),
     gateway: {
       httpPort: readPort('GATEWAY_HTTP_PORT', 9102, env),
+      httpHost: host('GATEWAY_HTTP_HOST', env),
       upstreamMqttUrl: url('UPSTREAM_MQTT_URL', MQTT_PROTOCOLS, env),
       upstreamLogin: login('GATEWAY_MQTT', env),
       deviceBrokerLogin: login('DEVICE_MQTT', env),

@@ -47,3 +47,23 @@ export const DEVICE_EVENTS: Partial<Record<DeviceKind, readonly string[]>> = {
   door: ['open', 'closed', 'forced', 'held_open', 'card_granted', 'card_denied'],
   'emergency-button': ['pressed', 'reset'],
 };
+
+/**
+ * Metrics each device kind may report when its site entry declares none (an MQTT device without
+ * a metrics mapping): what the built-in profiles and simulators send (docs/devices.md), and the
+ * common extras of battery and radio devices. The server drops any other metric name.
+ */
+export const DEVICE_METRICS: Record<DeviceKind, readonly string[]> = {
+  tank: ['level_mm', 'level_m', 'level_pct', 'pump_running', 'float_low', 'float_high', 'temperature_c', 'battery_pct', 'rssi_dbm'],
+  'meter-water': ['volume_m3', 'flow_m3h', 'battery_pct', 'rssi_dbm'],
+  'meter-electric': ['voltage_v', 'current_a', 'power_w', 'power_kw', 'energy_kwh', 'rssi_dbm'],
+  'meter-gas': ['volume_m3', 'flow_m3h', 'battery_pct', 'rssi_dbm'],
+  'fire-panel': ['zones_alarm', 'zones_fault', 'battery_pct', 'mains_ok'],
+  door: ['open', 'battery_pct', 'rssi_dbm'],
+  'emergency-button': ['battery_pct', 'pressed', 'rssi_dbm'],
+};
+
+/** The metrics a device of the site may report: its declared list, else its kind's. */
+export function reportableMetrics(device: { kind: DeviceKind; metrics?: readonly string[] }): readonly string[] {
+  return device.metrics ?? DEVICE_METRICS[device.kind];
+}

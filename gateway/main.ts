@@ -1,6 +1,7 @@
 import { brokerUrl, type Environment, type MqttLogin } from '../common/env.ts';
 import type { Logger } from '../common/logger.ts';
 import { isMainModule, runUntilSignalled } from '../common/run-process.ts';
+import { siteOfItsGateway } from '../common/site/gateways.ts';
 import { DEMO_SITE_FILE, loadSiteFile } from '../common/site/load.ts';
 import { Gateway } from './gateway.ts';
 import { startGatewayHttp } from './http-endpoint.ts';
@@ -19,7 +20,8 @@ export interface RunningGateway {
  */
 export async function runGateway(env: Environment, logger: Logger, upstreamLogin: MqttLogin | undefined = env.gateway.upstreamLogin): Promise<RunningGateway> {
   const file = env.siteConfig ?? DEMO_SITE_FILE;
-  const site = loadSiteFile(file, env.siteVariables);
+  // The gateway reads the devices of the buildings it serves (gateway.buildings), no others.
+  const site = siteOfItsGateway(loadSiteFile(file, env.siteVariables));
   const httpPort = env.gateway.httpPort;
   const url = brokerUrl(env);
   const deviceLogin = env.gateway.deviceBrokerLogin ?? upstreamLogin;
@@ -38,14 +40,14 @@ export async function runGateway(env: Environment, logger: Logger, upstreamLogin
   let http: Awaited<ReturnType<typeof startGatewayHttp>>;
   try {
     await gateway.start();
-    http = await startGatewayHttp({ port: httpPort, metrics: gateway.metrics, health: () => gateway.health() });
+    http = await startGatewayHttp({ port: httpPort, host: env.gateway.httpHost, ...(env.tls && { tls: env.tls }), metrics: gateway.metrics, health: () => gateway.health() });
   } catch (err) {
     // A half-started gateway would keep its broker sessions, loops and the outbox lock.
     await gateway.stop().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'stopping the half-started gateway failed'));
     throw err;
   }
-  const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(s) });
-  logger.info({ metrics: `http://127.0.0.1:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
+  const unwatch = watchSiteFile({ file, variables: env.siteVariables, logger, metrics: gateway.metrics, apply: (s) => gateway.reconfigure(siteOfItsGateway(s)) });
+  logger.info({ metrics: `${env.tls ? 'https' : 'http'}://${env.gateway.httpHost}:${http.port}/metrics`, broker: url, store: env.influxUrl ? 'influxdb' : 'sqlite' }, 'gateway ready');
   return {
     gateway,
     httpPort: http.port,

@@ -14,8 +14,10 @@ import { readingsPlugin } from './plugins/app/readings.ts';
 import { rulesPlugin } from './plugins/app/rules.ts';
 import { socketsPlugin } from './plugins/app/sockets.ts';
 import { workOrdersPlugin } from './plugins/app/work-orders.ts';
+import { buildValidator } from './http/body-validator.ts';
 import { errorHandlerPlugin } from './plugins/external/error-handler.ts';
 import { rateLimitPlugin } from './plugins/external/rate-limit.ts';
+import { securityHeadersPlugin } from './plugins/external/security-headers.ts';
 import { swaggerPlugin } from './plugins/external/swagger.ts';
 import { alarmRoutes } from './routes/api/alarms.ts';
 import { authRoutes, type LoginLimits } from './routes/api/auth.ts';
@@ -47,6 +49,9 @@ export interface BuildAppOptions {
   sessionCheckMs?: number;
 }
 
+/** TRUST_PROXY=n: the n proxies nearest the server are believed. */
+const hopsOf = (n: number) => (_address: string, hop: number): boolean => hop < n;
+
 /**
  * The server (fastify/demo layout): external plugins, then the app's service plugins (each a
  * named fastify-plugin with its dependencies and a typed decorator), then the routes.
@@ -65,14 +70,20 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     // Bodies with unknown fields are refused (naming the field) rather than silently trimmed;
     // `multipleOf` compares to 1e-6, so that a cost of 0.1 + 0.2 has 2 decimals despite binary fractions.
     ajv: { customOptions: { removeAdditional: false, multipleOfPrecision: 6 } },
+    // JSON bodies are taken as sent (no type coercion); query strings and paths are converted.
+    schemaController: { compilersFactory: { buildValidator } },
     bodyLimit: 256 * 1024,
+    // Whose X-Forwarded-For to believe (TRUST_PROXY): the client address rate limits and logins count by.
+    trustProxy: typeof env.trustProxy === 'number' ? hopsOf(env.trustProxy) : env.trustProxy,
+    ...(env.tls && { https: { cert: env.tls.cert, key: env.tls.key } }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {
     // Third-party plugins, before anything that registers routes.
+    await app.register(rateLimitPlugin, opts.rateLimitMax === undefined ? {} : { max: opts.rateLimitMax });
+    await app.register(securityHeadersPlugin, { https: env.tls !== undefined });
     await app.register(swaggerPlugin);
     await app.register(errorHandlerPlugin);
-    await app.register(rateLimitPlugin, opts.rateLimitMax === undefined ? {} : { max: opts.rateLimitMax });
 
     // The records: configuration, metrics registry, records database, work orders, reading history, users and sessions.
     await app.register(configPlugin, { site: opts.site, env, ...(opts.clock && { clock: opts.clock }) });

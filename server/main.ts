@@ -27,8 +27,9 @@ export async function runServer(env: Environment, logger: Logger): Promise<Runni
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
-  const url = `http://${env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
-  const lines = ['', `Facility Monitor server: ${site.site.name}`, `  dashboard: ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${app.broker.embedded ? ' (embedded)' : ''}`];
+  const url = `${env.tls ? 'https' : 'http'}://${env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
+  const tlsBroker = app.broker.embedded?.broker.tlsUrl;
+  const lines = ['', `Facility Monitor server: ${site.site.name}`, `  dashboard: ${url}  (API docs: ${url}/docs)`, `  broker: ${app.broker.url}${tlsBroker ? `, ${tlsBroker}` : ''}${app.broker.embedded ? ' (embedded)' : ''}`];
   if (site.site.demo) {
     lines.push(`  demo login: ${DEMO_USERS[0]!.username} / ${DEMO_PASSWORD}  (also ${DEMO_USERS.slice(1).map((u) => `${u.username} as ${u.role}`).join(', ')}; same password)`);
   }

@@ -68,6 +68,10 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     browser = await launchChromium();
     page = browser.page;
     page.on('pageerror', (e) => errors.push(e.message));
+    // The page runs under the server's Content-Security-Policy: Chromium reports what it refuses.
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -82,7 +86,8 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
   };
 
   it('logs in with a role of the server and shows the three demo buildings, live', async () => {
-    await page.goto(stack.server.url);
+    const response = await page.goto(stack.server.url);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.fill('input[name=username]', 'demo-engineer');
     await page.fill('input[name=password]', 'wrong-password');
     await page.click('button[type=submit]');

@@ -7,10 +7,15 @@ describe('readEnvironment', () => {
     const env = readEnvironment({});
     expect(env).toMatchObject({
       port: 3000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
+      tls: undefined,
+      trustProxy: false,
+      metrics: { token: undefined, port: undefined, host: '127.0.0.1' },
       mqttUrl: undefined,
       mqttPort: 1883,
-      mqttHost: '0.0.0.0',
+      mqttHost: '127.0.0.1',
+      mqttsPort: 8883,
+      busLimits: { maxAheadMs: 300_000, maxPacketBytes: 262_144, maxRetained: 10_000 },
       mqttCredential: undefined,
       influxUrl: undefined,
       dataDir: resolve('./data'),
@@ -18,7 +23,7 @@ describe('readEnvironment', () => {
       siteConfig: undefined,
       admin: undefined,
       brokerAccess: { anonymousDevices: undefined },
-      gateway: { httpPort: 9102, upstreamMqttUrl: undefined, upstreamLogin: undefined, deviceBrokerLogin: undefined },
+      gateway: { httpPort: 9102, httpHost: '127.0.0.1', upstreamMqttUrl: undefined, upstreamLogin: undefined, deviceBrokerLogin: undefined },
       scenario: 'normal',
     });
     expect(env.brokerAccess.gateways.size + env.brokerAccess.devices.size).toBe(0);
@@ -49,11 +54,23 @@ describe('readEnvironment', () => {
       DEVICE_MQTT_USERNAME: 'site-reader',
       SCENARIO: 'fire',
       T1_PLC_HOST: '10.0.0.5',
+      TRUST_PROXY: '10.0.0.1, 192.168.0.0/16',
+      METRICS_TOKEN: '0123456789abcdef',
+      METRICS_PORT: '9464',
+      MQTTS_PORT: '8884',
+      BUS_MAX_AHEAD_MS: '60000',
+      MQTT_MAX_PACKET_BYTES: '65536',
+      MQTT_MAX_RETAINED: '500',
+      GATEWAY_HTTP_HOST: '0.0.0.0',
     };
     const env = readEnvironment(vars);
     expect(env).toMatchObject({
       port: 8080,
       host: '127.0.0.1',
+      trustProxy: ['10.0.0.1', '192.168.0.0/16'],
+      metrics: { token: '0123456789abcdef', port: 9464, host: '127.0.0.1' },
+      mqttsPort: 8884,
+      busLimits: { maxAheadMs: 60_000, maxPacketBytes: 65_536, maxRetained: 500 },
       mqttUrl: 'mqtts://broker.example:8883',
       mqttPort: 1884,
       mqttHost: '::',
@@ -66,6 +83,7 @@ describe('readEnvironment', () => {
       brokerAccess: { anonymousDevices: false },
       gateway: {
         httpPort: 0,
+        httpHost: '0.0.0.0',
         upstreamMqttUrl: 'mqtt://server:1883',
         upstreamLogin: { username: 'gw-a', password: 'pass:word-1' },
         deviceBrokerLogin: { username: 'site-reader' },
@@ -75,6 +93,13 @@ describe('readEnvironment', () => {
     expect([...env.brokerAccess.gateways]).toEqual([['gw-a', 'pass:word-1']]);
     expect([...env.brokerAccess.devices]).toEqual([['panel-1', 'abcdefgh']]);
     expect(env.siteVariables.T1_PLC_HOST).toBe('10.0.0.5');
+  });
+
+  it('binds MQTT to HOST unless MQTT_HOST says otherwise; TRUST_PROXY takes true, false or a number of hops', () => {
+    expect(readEnvironment({ HOST: '0.0.0.0' })).toMatchObject({ host: '0.0.0.0', mqttHost: '0.0.0.0' });
+    expect(readEnvironment({ HOST: '0.0.0.0', MQTT_HOST: '127.0.0.1' })).toMatchObject({ mqttHost: '127.0.0.1' });
+    expect(readEnvironment({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(readEnvironment({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
   });
 
   it('takes an empty variable as unset', () => {
@@ -97,6 +122,13 @@ describe('readEnvironment', () => {
     [{ GATEWAY_CREDENTIALS: 'gw-a:short' }, /^GATEWAY_CREDENTIALS: entry 1 \(gw-a\) needs a password of at least 8/],
     [{ DEVICE_CREDENTIALS: 'fm-server:0123456789' }, /^DEVICE_CREDENTIALS: 'fm-server' is the server's own MQTT user/],
     [{ DEVICE_ANONYMOUS: 'yes' }, /^DEVICE_ANONYMOUS=yes: must be true or false/],
+    [{ TLS_CERT: '/etc/fm/cert.pem' }, /^TLS_CERT and TLS_KEY: set both/],
+    [{ TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' }, /^TLS_CERT=\/nonexistent\/cert.pem: cannot read the file \(ENOENT\)/],
+    [{ TRUST_PROXY: 'proxy.example' }, /^TRUST_PROXY=proxy.example: 'proxy.example' is not an address or CIDR range/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY=10.0.0.0\/33: '10.0.0.0\/33' is not an address or CIDR range/],
+    [{ METRICS_TOKEN: 'short' }, /^METRICS_TOKEN: use at least 16 characters/],
+    [{ BUS_MAX_AHEAD_MS: '-5' }, /^BUS_MAX_AHEAD_MS=-5: must be a whole number of at least 0/],
+    [{ MQTT_MAX_PACKET_BYTES: '100' }, /^MQTT_MAX_PACKET_BYTES=100: must be a whole number of at least 1024/],
   ])('refuses %o naming the variable', (vars, message) => {
     expect(() => readEnvironment(vars)).toThrow(EnvironmentError);
     expect(() => readEnvironment(vars)).toThrow(message);

@@ -9,13 +9,15 @@ import { startSecuredBroker, type SecuredBroker } from '../server/broker/secured
 import { mayPublish, maySubscribe } from '../server/broker/topic-acl.ts';
 import { waitFor } from './harness/ports.ts';
 
-const gateway: BrokerIdentity = { role: 'gateway', id: 'gw-1' };
+const gateway: BrokerIdentity = { role: 'gateway', id: 'gw-1', buildings: new Set(['T1']) };
 const device: BrokerIdentity = { role: 'device', id: 'anon', anonymous: true };
 const server: BrokerIdentity = { role: 'server', id: 'fm-server' };
 
 describe.each([
   [gateway, 'fm/v1/T1/T1-tank/state', true],
   [gateway, 'fm/v1/T1/T1-fire/event', true],
+  [gateway, 'fm/v1/T2/T2-fire/event', false],
+  [gateway, 'fm/v1/T2/T2-tank/state', false],
   [gateway, 'fm/v1/gateway/gw-1/status', true],
   [gateway, 'fm/v1/gateway/gw-2/status', false],
   [gateway, 'fm/v1/gateway/gw-1/state', false],
@@ -51,7 +53,11 @@ describe.each([
 });
 
 /** The policy a server would build from these environment variables. */
-const brokerPolicyFromEnv = (vars: EnvironmentVariables, site: { demo: boolean; gatewayId: string }) => brokerPolicy(readEnvironment(vars).brokerAccess, site);
+const brokerPolicyFromEnv = (vars: EnvironmentVariables, site: { demo: boolean; gatewayId: string; buildings?: Record<string, string[]> }) =>
+  brokerPolicy(readEnvironment(vars).brokerAccess, {
+    demo: site.demo,
+    gateways: [{ id: site.gatewayId, buildings: site.buildings?.[site.gatewayId] ?? ['T1'] }, ...Object.entries(site.buildings ?? {}).filter(([id]) => id !== site.gatewayId).map(([id, buildings]) => ({ id, buildings }))],
+  });
 
 describe('broker policy from the environment', () => {
   const site = { demo: false, gatewayId: 'gw-sunshine-1' };
@@ -81,6 +87,8 @@ describe('broker policy from the environment', () => {
     [{ GATEWAY_CREDENTIALS: 'gw-a:0123456789,gw-a:9876543210' }, /'gw-a' is listed twice/],
     [{ GATEWAY_CREDENTIALS: 'gw-a:0123456789', DEVICE_CREDENTIALS: 'gw-a:0123456789' }, /also a gateway/],
     [{ GATEWAY_CREDENTIALS: 'fm-server:0123456789' }, /server's own MQTT user/],
+    [{ DEVICE_CREDENTIALS: 'fm-server-x:0123456789' }, /starts with 'fm-server-', the server's client ids/],
+    [{ GATEWAY_CREDENTIALS: 'gw-a:0123456789', DEVICE_CREDENTIALS: 'gw-a-upstream:0123456789' }, /'gw-a-upstream' is a client id of gateway 'gw-a'/],
     [{ DEVICE_ANONYMOUS: 'yes' }, /DEVICE_ANONYMOUS=yes: must be true or false/],
   ])('refuses %o', (env, message) => {
     expect(() => brokerPolicyFromEnv(env, site)).toThrow(EnvironmentError);
@@ -100,7 +108,7 @@ describe('embedded broker access', () => {
   };
 
   beforeAll(async () => {
-    const policy = brokerPolicyFromEnv({ GATEWAY_CREDENTIALS: 'gw-1:correct-horse-1,gw-2:correct-horse-2', DEVICE_ANONYMOUS: 'true' }, { demo: false, gatewayId: 'gw-1' });
+    const policy = brokerPolicyFromEnv({ GATEWAY_CREDENTIALS: 'gw-1:correct-horse-1,gw-2:correct-horse-2', DEVICE_ANONYMOUS: 'true' }, { demo: false, gatewayId: 'gw-1', buildings: { 'gw-1': ['T1'], 'gw-2': ['T2'] } });
     secured = await startSecuredBroker({ port: 0, policy });
     observer = await connect({ username: policy.server.username, password: policy.server.password });
     observer.on('message', (topic) => seen.push(topic));

@@ -38,6 +38,9 @@ describe('alarms become work orders end to end', () => {
       site,
       dataDir: join(server.dataDir, 'gateway'),
       deviceBrokerUrl: server.app.broker.url,
+      // Its device connection (client id gw-live-devices) is the gateway's: it logs in as the gateway.
+      deviceBrokerUsername: GATEWAY.id,
+      deviceBrokerPassword: GATEWAY.password,
       upstreamUsername: GATEWAY.id,
       upstreamPassword: GATEWAY.password,
       logger: createLogger('gateway'),

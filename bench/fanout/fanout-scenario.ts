@@ -25,7 +25,8 @@ const SOCKETS = 1000;
 const CLIENT_PROCESSES = 4;
 const TARGET_P99_MS = 250;
 const TARGET_RSS_MB = 300;
-const GATEWAY = { id: 'gw-fanout', password: 'fanout-gateway-password' };
+// The demo estate's own gateway: only it may publish for the demo buildings.
+const GATEWAY = { id: 'gw-sunshine-1', password: 'fanout-gateway-password' };
 const SELF = fileURLToPath(import.meta.url);
 
 export interface FanoutDetails {

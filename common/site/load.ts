@@ -7,7 +7,7 @@ import { PROTOCOLS, PROTOCOL_NAMES, protocolNamesText } from '../protocols/index
 import type { SiteProblem } from '../protocols/protocol.ts';
 import type { DeviceKind } from '../reading.ts';
 import { siteSchema } from './schema.ts';
-import type { BuildingConfig, DeviceConfig, ProtocolName, ProtocolSections, SiteConfig, WhenOutboxFull } from './types.ts';
+import type { BuildingConfig, DeviceConfig, GatewayServing, ProtocolName, ProtocolSections, SiteConfig, WhenOutboxFull } from './types.ts';
 
 export const DEMO_SITE_FILE = fileURLToPath(new URL('../../site/demo-estate.yaml', import.meta.url));
 
@@ -113,10 +113,12 @@ interface RawSite {
   site: { id: string; name: string; timezone?: string; demo?: boolean };
   gateway?: {
     id?: string;
+    buildings?: string[];
     pollIntervalMs?: number;
     outbox?: { maxBytes?: number; whenFull?: WhenOutboxFull };
     store?: { batchSize?: number; flushIntervalMs?: number; retention?: string };
   };
+  gateways?: { id: string; buildings: string[] }[];
   buildings: { id: string; name: string; type?: BuildingConfig['type']; units?: { id: string; floor?: number; area_m2?: number }[]; devices?: RawDevice[] }[];
   rules?: Record<string, unknown>;
   inspections?: unknown[];
@@ -187,13 +189,17 @@ function normalise(raw: RawSite, file: string): SiteConfig {
     return { id: b.id, name: b.name, type: b.type ?? 'residential', units, devices };
   });
 
+  const gatewayId = raw.gateway?.id ?? `${raw.site.id}-gateway`;
+  const gateways = servingGateways(raw, gatewayId, buildings, problems);
+
   if (problems.length > 0) throw new SiteConfigError(file, problems);
 
   return {
     file,
     site: { id: raw.site.id, name: raw.site.name, timezone, demo: raw.site.demo ?? false },
     gateway: {
-      id: raw.gateway?.id ?? `${raw.site.id}-gateway`,
+      id: gatewayId,
+      buildings: gateways[0]!.buildings,
       pollIntervalMs: raw.gateway?.pollIntervalMs ?? 1000,
       outbox: { maxBytes: raw.gateway?.outbox?.maxBytes ?? 256 * 1024 * 1024, whenFull: raw.gateway?.outbox?.whenFull ?? 'drop-oldest' },
       store: {
@@ -202,10 +208,47 @@ function normalise(raw: RawSite, file: string): SiteConfig {
         retention: raw.gateway?.store?.retention ?? '365d',
       },
     },
+    gateways,
     ...(Object.assign({}, ...[...readers.values()].map((r) => r.sections)) as ProtocolSections),
     buildings,
     devices: buildings.flatMap((b) => b.devices),
     rules: raw.rules ?? {},
     inspections: raw.inspections ?? [],
   };
+}
+
+/**
+ * Which gateway serves which building: `gateways:` entries name theirs; the file's own gateway
+ * serves `gateway.buildings`, by default every building no other gateway serves. A building is
+ * served by one gateway at most, and a building with devices by exactly one.
+ */
+function servingGateways(raw: RawSite, gatewayId: string, buildings: BuildingConfig[], problems: SiteProblem[]): GatewayServing[] {
+  const known = new Set(buildings.map((b) => b.id));
+  const servedBy = new Map<string, string>();
+  const ids = new Set<string>([gatewayId]);
+  const claim = (gateway: string, list: string[], at: string): void => {
+    list.forEach((building, i) => {
+      if (!known.has(building)) problems.push({ path: `${at}/${i}`, reason: `unknown building '${building}' (buildings: ${[...known].join(', ')})` });
+      else if (servedBy.has(building)) problems.push({ path: `${at}/${i}`, reason: `building '${building}' is already served by gateway '${servedBy.get(building)}'; a building has one gateway` });
+      else servedBy.set(building, gateway);
+    });
+  };
+  const others = (raw.gateways ?? []).map((g, i) => {
+    if (ids.has(g.id)) problems.push({ path: `/gateways/${i}/id`, reason: `duplicate gateway id '${g.id}'` });
+    ids.add(g.id);
+    claim(g.id, g.buildings, `/gateways/${i}/buildings`);
+    return { id: g.id, buildings: [...g.buildings] };
+  });
+  let own: string[];
+  if (raw.gateway?.buildings) {
+    claim(gatewayId, raw.gateway.buildings, '/gateway/buildings');
+    own = [...raw.gateway.buildings];
+  } else {
+    own = buildings.map((b) => b.id).filter((b) => !servedBy.has(b));
+    for (const b of own) servedBy.set(b, gatewayId);
+  }
+  buildings.forEach((b, i) => {
+    if (b.devices.length > 0 && !servedBy.has(b.id)) problems.push({ path: `/buildings/${i}/id`, reason: `building '${b.id}' has devices but no gateway serves it: add it to gateway.buildings or to an entry of gateways` });
+  });
+  return [{ id: gatewayId, buildings: own }, ...others];
 }

@@ -46,6 +46,7 @@ export const siteSchema = {
       additionalProperties: false,
       properties: {
         id,
+        buildings: { type: 'array', uniqueItems: true, items: id, description: 'buildings this gateway serves (default: every building no other gateway serves)' },
         pollIntervalMs: { type: 'integer', minimum: 50, maximum: 3600000 },
         outbox: {
           type: 'object',
@@ -64,6 +65,16 @@ export const siteSchema = {
             retention: { type: 'string', pattern: '^(INF|[1-9][0-9]*[hdw])$', description: 'INF, or at least 1h: N h, d or w' },
           },
         },
+      },
+    },
+    gateways: {
+      type: 'array',
+      description: 'further gateways that feed the server, each with the buildings it serves',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'buildings'],
+        properties: { id, buildings: { type: 'array', minItems: 1, uniqueItems: true, items: id } },
       },
     },
     ...Object.assign({}, ...protocols.map((p) => p.sectionSchemas)),

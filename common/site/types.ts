@@ -51,9 +51,17 @@ export interface BuildingConfig {
 
 export interface GatewayConfig {
   id: string;
+  /** The buildings this gateway serves: it reads their devices and may publish only their topics. */
+  buildings: string[];
   pollIntervalMs: number;
   outbox: { maxBytes: number; whenFull: WhenOutboxFull };
   store: { batchSize: number; flushIntervalMs: number; retention: string };
+}
+
+/** A gateway's login (its id) and the buildings it may publish for. */
+export interface GatewayServing {
+  id: string;
+  buildings: string[];
 }
 
 /** The validated, defaulted site file. */
@@ -61,7 +69,10 @@ export interface SiteConfig extends ProtocolSections {
   /** Where it was read from, for messages. */
   file: string;
   site: { id: string; name: string; timezone: string; demo: boolean };
+  /** The gateway that runs with this file. */
   gateway: GatewayConfig;
+  /** Every gateway that feeds the server, this file's first, each with the buildings it serves. */
+  gateways: GatewayServing[];
   buildings: BuildingConfig[];
   /** Every device of every building. */
   devices: DeviceConfig[];

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { UniqueViolationError } from '../records/records-client.ts';
 import type { UserRecord, UserRepository } from '../records/user-repository.ts';
+import { demoCredentialProblem } from './demo-accounts.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { USER_ROLES, type UserRole } from './roles.ts';
 
@@ -64,19 +65,30 @@ export interface UserStoreEvents {
 
 /** Accounts: who may log in, with which role; usernames compare without case. */
 export class UserStore extends EventEmitter<UserStoreEvents> {
+  private readonly demo: boolean;
+
+  /** `demo`: the demo estate, the only one where the demo accounts' names and password may be used. */
   constructor(
     private readonly records: UserRepository,
     private readonly clock: () => number = Date.now,
+    options: { demo?: boolean } = {},
   ) {
     super();
+    this.demo = options.demo ?? false;
+  }
+
+  private checkPassword(password: string): void {
+    const problem = passwordProblem(password) ?? (this.demo ? undefined : demoCredentialProblem('password', password));
+    if (problem) throw new UserInputError('password', problem);
   }
 
   async create(input: NewUser): Promise<User> {
     if (!USERNAME.test(input.username)) throw new UserInputError('username', 'use 2-64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+    const reserved = this.demo ? undefined : demoCredentialProblem('username', input.username);
+    if (reserved) throw new UserInputError('username', reserved);
     if (!input.displayName.trim()) throw new UserInputError('displayName', 'must not be empty');
     if (!USER_ROLES.includes(input.role)) throw new UserInputError('role', `must be one of ${USER_ROLES.join(', ')}`);
-    const problem = passwordProblem(input.password);
-    if (problem) throw new UserInputError('password', problem);
+    this.checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     try {
       return toUser(await this.records.insert({ username: input.username, displayName: input.displayName.trim(), role: input.role, passwordHash, createdAt: this.clock() }));
@@ -91,10 +103,7 @@ export class UserStore extends EventEmitter<UserStoreEvents> {
     await this.get(id);
     if (change.displayName !== undefined && !change.displayName.trim()) throw new UserInputError('displayName', 'must not be empty');
     if (change.role !== undefined && !USER_ROLES.includes(change.role)) throw new UserInputError('role', `must be one of ${USER_ROLES.join(', ')}`);
-    if (change.password !== undefined) {
-      const problem = passwordProblem(change.password);
-      if (problem) throw new UserInputError('password', problem);
-    }
+    if (change.password !== undefined) this.checkPassword(change.password);
     const hash = change.password === undefined ? undefined : await hashPassword(change.password);
     const updated = await this.records.update(id, (current, { administrators }) => {
       if (change.role !== undefined && change.role !== 'administrator' && current.role === 'administrator' && administrators === 1) {

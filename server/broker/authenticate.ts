@@ -1,58 +1,50 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { BrokerAuthenticate } from './embedded-broker.ts';
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'aedes';
+import { admit, type Admission } from './admission.ts';
 import type { BrokerIdentities } from './broker-identity.ts';
 import type { BrokerPolicy } from './broker-policy.ts';
+import type { BrokerAuthenticate, BrokerPreConnect } from './embedded-broker.ts';
 
-// aedes AuthErrorCode: MQTT 3.1.1 CONNACK return codes 4 and 5.
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
-
-function refuse(returnCode: 4 | 5, message: string): Error & { returnCode: 4 | 5 } {
-  return Object.assign(new Error(message), { returnCode });
-}
-
-/** Compares in constant time, whatever the lengths. */
-export function samePassword(given: Buffer | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+export interface ConnectRefusal {
+  clientId: string;
+  username: string | undefined;
+  reason: Exclude<Admission, { identity: unknown }>['refused'];
 }
 
 /**
- * aedes `authenticate` hook: the server's own user, gateways and devices with a password, and
- * anonymous devices where the policy allows them. A wrong password is CONNACK 4, an anonymous
- * client where none is allowed CONNACK 5.
+ * The connect hooks. aedes runs `preConnect` before it gives the client its id and will, and
+ * `authenticate` before it registers the client, which is when an older connection with the same
+ * id is closed and its session handed over ([MQTT-3.1.4-2]). The decision is made in
+ * `preConnect`, on the CONNECT packet (which aedes lets the hook change): a refused CONNECT
+ * continues under a fresh client id of its own, without its will and with a clean session, so
+ * nothing of the session it named is touched; `authenticate` then answers it with the CONNACK
+ * code of the refusal.
  */
-export function createAuthenticate(policy: BrokerPolicy, identities: BrokerIdentities, onRefused?: (username: string | undefined, reason: string) => void): BrokerAuthenticate {
-  return (client, username, password, done) => {
-    const fail = (code: 4 | 5, reason: string): void => {
-      onRefused?.(username, reason);
-      done(refuse(code, reason), false);
-    };
-    if (username === undefined || username === '') {
-      if (!policy.anonymousDevices) return fail(NOT_AUTHORIZED, 'anonymous clients are not allowed (set DEVICE_ANONYMOUS=true or give devices credentials)');
-      identities.set(client, { role: 'device', id: client.id, anonymous: true });
-      return done(null, true);
-    }
-    if (username === policy.server.username) {
-      if (!samePassword(password, policy.server.password)) return fail(BAD_USERNAME_OR_PASSWORD, 'bad password');
-      identities.set(client, { role: 'server', id: username });
-      return done(null, true);
-    }
-    const gateway = policy.gateways.get(username);
-    if (gateway !== undefined) {
-      if (!samePassword(password, gateway)) return fail(BAD_USERNAME_OR_PASSWORD, 'bad password');
-      identities.set(client, { role: 'gateway', id: username });
-      return done(null, true);
-    }
-    const device = policy.devices.get(username);
-    if (device !== undefined) {
-      if (!samePassword(password, device)) return fail(BAD_USERNAME_OR_PASSWORD, 'bad password');
-      identities.set(client, { role: 'device', id: username, anonymous: false });
-      return done(null, true);
-    }
-    // Same answer as a wrong password: no hint which usernames exist.
-    fail(BAD_USERNAME_OR_PASSWORD, 'unknown user');
+export function createConnectHooks(
+  policy: BrokerPolicy,
+  identities: BrokerIdentities,
+  onRefused?: (refusal: ConnectRefusal) => void,
+): { preConnect: BrokerPreConnect; authenticate: BrokerAuthenticate } {
+  const verdicts = new WeakMap<Client, Admission>();
+  return {
+    preConnect(client, packet, done) {
+      const verdict = admit(policy, { clientId: packet.clientId, username: packet.username, password: packet.password });
+      verdicts.set(client, verdict);
+      if ('refused' in verdict) {
+        onRefused?.({ clientId: packet.clientId, username: packet.username, reason: verdict.refused });
+        packet.clientId = `refused-${randomUUID()}`;
+        packet.clean = true;
+        delete packet.will;
+      }
+      done(null, true);
+    },
+    authenticate(client, _username, _password, done) {
+      const verdict = verdicts.get(client);
+      verdicts.delete(client);
+      if (verdict === undefined) return done(Object.assign(new Error('not authorized'), { returnCode: 5 as const }), false);
+      if ('refused' in verdict) return done(Object.assign(new Error(verdict.message), { returnCode: verdict.returnCode }), false);
+      identities.set(client, verdict.identity);
+      done(null, true);
+    },
   };
 }

@@ -2,9 +2,13 @@ import type { Client } from 'aedes';
 
 /**
  * Who an MQTT connection is. `server`: the server's own consumer; `gateway`: an edge gateway
- * (its id is the MQTT username); `device`: a device publishing on the device topics.
+ * (its id is the MQTT username) with the buildings it serves; `device`: a device publishing on
+ * the device topics.
  */
-export type BrokerIdentity = { role: 'server'; id: string } | { role: 'gateway'; id: string } | { role: 'device'; id: string; anonymous: boolean };
+export type BrokerIdentity =
+  | { role: 'server'; id: string }
+  | { role: 'gateway'; id: string; buildings: ReadonlySet<string> }
+  | { role: 'device'; id: string; anonymous: boolean };
 
 /** The identity each connected client authenticated as; kept beside aedes rather than on its Client objects. */
 export class BrokerIdentities {

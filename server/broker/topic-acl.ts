@@ -18,21 +18,31 @@ function isUpstreamDeviceTopic(parts: string[]): boolean {
   return building !== '' && building !== 'gateway' && device !== '' && (channel === 'state' || channel === 'event');
 }
 
+/** Why a publish is refused: `building` a gateway's topic of a building it does not serve, `topic` any other topic outside the client's. */
+export type PublishRefusal = 'topic' | 'building';
+
 /**
- * Topics a client may publish to (docs/devices.md): a gateway its own status topic and device
- * state and events upstream; a device only under `site/`; the server only upstream.
+ * Why a client may not publish to a topic, or undefined when it may (docs/broker.md): a gateway
+ * its own status topic and the state and events of the buildings it serves; a device only under
+ * `site/`; the server only upstream.
  */
-export function mayPublish(identity: BrokerIdentity, topic: string): boolean {
+export function publishRefusal(identity: BrokerIdentity, topic: string): PublishRefusal | undefined {
   const parts = levels(topic);
-  if (parts.some((p) => p === '+' || p === '#') || topic.startsWith('$')) return false;
+  if (parts.some((p) => p === '+' || p === '#') || topic.startsWith('$')) return 'topic';
   switch (identity.role) {
     case 'gateway':
-      return isUpstreamDeviceTopic(parts) || topic === `${UPSTREAM_TOPIC_ROOT}/gateway/${identity.id}/status`;
+      if (topic === `${UPSTREAM_TOPIC_ROOT}/gateway/${identity.id}/status`) return undefined;
+      if (!isUpstreamDeviceTopic(parts)) return 'topic';
+      return identity.buildings.has(parts[2]!) ? undefined : 'building';
     case 'device':
-      return parts[0] === DEVICE_TOPIC_ROOT && parts.length >= 3 && parts.every((p) => p !== '');
+      return parts[0] === DEVICE_TOPIC_ROOT && parts.length >= 3 && parts.every((p) => p !== '') ? undefined : 'topic';
     case 'server':
-      return under(parts, UPSTREAM);
+      return under(parts, UPSTREAM) ? undefined : 'topic';
   }
+}
+
+export function mayPublish(identity: BrokerIdentity, topic: string): boolean {
+  return publishRefusal(identity, topic) === undefined;
 }
 
 /** Drops an MQTT 5 / HiveMQ shared-subscription prefix (`$share/{group}/`). */

@@ -4,9 +4,23 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { UPSTREAM_SUBSCRIPTIONS, parseUpstreamTopic } from '../../common/topics.ts';
 import { redactUrl } from '../broker/redact-url.ts';
+import { RefusalLog } from '../broker/refusal-log.ts';
 import type { LiveDeviceState } from '../live/device-state.ts';
 import { EventDedupe } from './event-dedupe.ts';
-import { isMalformed, parseGatewayStatus, parseUpstreamEvent, parseUpstreamState } from './upstream-payload.ts';
+import type { UpstreamSiteView } from './site-view.ts';
+import {
+  MAX_UPSTREAM_MESSAGE_BYTES,
+  aheadOfClock,
+  isMalformed,
+  parseGatewayStatus,
+  parseUpstreamEvent,
+  parseUpstreamState,
+  screenMessage,
+  screenMetrics,
+  type BusRefusal,
+  type Refusal,
+  type UpstreamScreen,
+} from './upstream-payload.ts';
 
 /** Where upstream data goes besides the live state: the rules engine. */
 export interface UpstreamSink {
@@ -30,6 +44,8 @@ export interface UpstreamCounters {
   /** Messages about devices the site file does not have in that building. */
   unknownDevice: number;
   unknownTopic: number;
+  /** Messages refused whole or in part (`refusals()` by reason). */
+  refused: number;
   errors: number;
 }
 
@@ -65,6 +81,12 @@ export interface UpstreamConsumerOptions {
   connectWaitMs?: number;
   /** Events remembered for de-duplication. Default 50,000. */
   dedupeCapacity?: number;
+  /** Who serves each building, what each device reports: checked when given. */
+  site?: UpstreamSiteView;
+  /** The server's clock (epoch ms). Default Date.now. */
+  clock?: () => number;
+  /** BUS_MAX_AHEAD_MS: how far ahead of the clock a time may be. Default 5 min. */
+  maxAheadMs?: number;
 }
 
 /**
@@ -84,6 +106,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     malformed: 0,
     unknownDevice: 0,
     unknownTopic: 0,
+    refused: 0,
     errors: 0,
   };
   private readonly log: Logger;
@@ -92,11 +115,20 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
   private lastMessageAt: number | undefined;
   private lastError: string | undefined;
   private lastMalformedLog = 0;
+  private readonly refusalLog: RefusalLog;
+  private readonly clock: () => number;
 
   constructor(private readonly options: UpstreamConsumerOptions) {
     super();
     this.log = options.logger ?? createLogger('bus');
     this.dedupe = new EventDedupe(options.dedupeCapacity);
+    this.refusalLog = new RefusalLog(this.log);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Refused messages by reason, for /metrics. */
+  refusals(): { reason: BusRefusal; n: number }[] {
+    return this.refusalLog.entries().map(({ reason, n }) => ({ reason: reason as BusRefusal, n }));
   }
 
   get connected(): boolean {
@@ -180,11 +212,15 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
       this.counters.unknownTopic++;
       return;
     }
-    const { liveState, sink } = this.options;
+    const { liveState, sink, site } = this.options;
+    if (payload.length > MAX_UPSTREAM_MESSAGE_BYTES) return this.refuse(topic, { reason: 'too-large', detail: `${payload.length} bytes, at most ${MAX_UPSTREAM_MESSAGE_BYTES}` });
     try {
       if (t.type === 'gateway-status') {
         const s = parseGatewayStatus(payload, t.gatewayId);
         if (isMalformed(s)) return this.malformed(topic, s.malformed);
+        if (site && !site.knowsGateway(s.gateway)) return this.refuse(topic, { reason: 'unknown-gateway', detail: `gateway ${s.gateway} is not in the site file` });
+        const refusal = aheadOfClock(s.ts, { now: this.clock(), maxAheadMs: this.maxAheadMs });
+        if (refusal) return this.refuse(topic, refusal);
         this.counters.gatewayStatus++;
         liveState.setGatewayStatus(s);
         sink.onGatewayStatus(s.gateway, s.online, s.ts);
@@ -194,17 +230,24 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
         this.counters.unknownDevice++;
         return;
       }
+      const screen = this.screen(t.building, t.device);
       if (t.type === 'state') {
         const s = parseUpstreamState(payload);
         if (isMalformed(s)) return this.malformed(topic, s.malformed);
+        const refusal = screenMessage(s, screen);
+        if (refusal) return this.refuse(topic, refusal);
+        const { kept, dropped } = screenMetrics(s.metrics, screen);
+        for (const d of dropped) this.refuse(topic, d);
         this.counters.states++;
-        const readings = liveState.applyState(t.device, s);
+        const readings = liveState.applyState(t.device, { ...s, metrics: kept });
         this.counters.readings += readings.length;
         for (const r of readings) sink.onReading(r, s.gateway);
         return;
       }
       const e = parseUpstreamEvent(payload);
       if (isMalformed(e)) return this.malformed(topic, e.malformed);
+      const refusal = screenMessage(e, screen);
+      if (refusal) return this.refuse(topic, refusal);
       const event: DeviceEvent = { building: t.building, device: t.device, kind: e.kind, event: e.event, ts: e.ts, attrs: e.attrs };
       if (e.unit !== undefined) event.unit = e.unit;
       if (!this.dedupe.firstTime(event)) {
@@ -217,6 +260,31 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)), topic);
     }
+  }
+
+  private get maxAheadMs(): number {
+    return this.options.maxAheadMs ?? 5 * 60_000;
+  }
+
+  private screen(building: string, deviceId: string): UpstreamScreen {
+    const screen: UpstreamScreen = { now: this.clock(), maxAheadMs: this.maxAheadMs };
+    const site = this.options.site;
+    if (!site) return screen;
+    const gateway = site.gatewayOf(building);
+    const device = site.device(deviceId);
+    if (gateway !== undefined) screen.gateway = gateway;
+    if (device) {
+      screen.kind = device.kind;
+      screen.metrics = device.metrics;
+      if (device.events) screen.events = device.events;
+    }
+    return screen;
+  }
+
+  /** A message, or part of one, the server does not take: counted by reason, logged once per reason and topic. */
+  private refuse(topic: string, refusal: Refusal): void {
+    this.counters.refused++;
+    this.refusalLog.refuse('messages', refusal.reason, topic, { topic, detail: refusal.detail }, 'upstream message refused');
   }
 
   private malformed(topic: string, reason: string): void {

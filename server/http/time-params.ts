@@ -11,15 +11,22 @@ export function parseDuration(field: string, raw: string): number {
   return ms;
 }
 
-/** Epoch milliseconds or an ISO 8601 time with its zone (`2024-11-23T10:00:00+08:00`). */
+/** The times the API takes: 2000-01-01 up to 2100-01-01 (UTC), in epoch milliseconds. */
+export const EARLIEST_TIME = Date.UTC(2000, 0, 1);
+export const LATEST_TIME = Date.UTC(2100, 0, 1);
+
+/** Epoch milliseconds or an ISO 8601 time with its zone (`2024-11-23T10:00:00+08:00`), from 2000 up to 2100. */
 export function parseTime(field: string, raw: string): number {
   const s = raw.trim();
+  let t: number | undefined;
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (Number.isSafeInteger(n)) return n;
+    if (Number.isSafeInteger(n)) t = n;
   } else if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(s)) {
-    const t = Date.parse(s);
-    if (Number.isFinite(t)) return t;
+    const parsed = Date.parse(s);
+    if (Number.isFinite(parsed)) t = parsed;
   }
-  throw badRequest(field, `${JSON.stringify(raw)} is not a time: give epoch milliseconds or ISO 8601 with a zone (2024-11-23T10:00:00+08:00)`);
+  if (t === undefined) throw badRequest(field, `${JSON.stringify(raw)} is not a time: give epoch milliseconds or ISO 8601 with a zone (2024-11-23T10:00:00+08:00)`);
+  if (t < EARLIEST_TIME || t >= LATEST_TIME) throw badRequest(field, `${JSON.stringify(raw)} is outside 2000-01-01 to 2100-01-01`);
+  return t;
 }

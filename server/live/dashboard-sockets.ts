@@ -5,6 +5,7 @@ import type { SiteConfig } from '../../common/site/types.ts';
 import type { Alarm } from '../alarms/alarm.ts';
 import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
 import { bearerToken } from '../auth/bearer-token.ts';
+import { mayReadPersonalData, withoutPersonalData } from '../auth/personal-data.ts';
 import type { WorkOrder, WorkOrderChange } from '../work-orders/types.ts';
 import { buildingStatus, type BuildingStatus } from './building-status.ts';
 import { Coalescer } from './coalescer.ts';
@@ -92,6 +93,15 @@ export const ALL_DASHBOARDS = 'dashboards';
 /** Room of the dashboards that watch every building (the default): they get one device delta per window, not one per building. */
 export const EVERY_BUILDING = 'buildings:all';
 export const buildingRoom = (building: string): string => `building:${building}`;
+/** Beside each room it is in, a viewer's socket is in this one: ticket messages reach it without personal data. */
+export const viewerRoom = (room: string): string => `viewer:${room}`;
+/** Room of every viewer's socket. */
+export const VIEWERS = 'viewers';
+
+const isViewer = (socket: Socket): boolean => !mayReadPersonalData((socket.data.user as SocketUser | undefined)?.role ?? 'viewer');
+
+/** The rooms a socket joins for `rooms`: a viewer's also join their viewer twins. */
+const roomsOf = (socket: Socket, rooms: readonly string[]): string[] => (isViewer(socket) ? [...rooms, ...rooms.map(viewerRoom), VIEWERS] : [...rooms]);
 
 export function isCritical(alarm: Pick<Alarm, 'severity'>): boolean {
   return alarm.severity === 'critical';
@@ -198,13 +208,14 @@ export class DashboardSockets {
       if (before === this.ticketChanges || attempt === 3) break;
     }
     if (socket.disconnected) return;
-    for (const b of (socket.data.buildings as string[] | undefined) ?? []) void socket.leave(buildingRoom(b));
-    void socket.join([...rooms]);
+    for (const b of (socket.data.buildings as string[] | undefined) ?? []) for (const r of roomsOf(socket, [buildingRoom(b)])) if (r !== VIEWERS) void socket.leave(r);
+    void socket.join(roomsOf(socket, rooms));
     // A dashboard of every building gets one device delta per window instead of one per building.
     if (buildings.length === this.buildingIds.size) void socket.join(EVERY_BUILDING);
     else void socket.leave(EVERY_BUILDING);
     socket.data.buildings = [...buildings];
-    socket.emit('snapshot', this.snapshotWith(buildings, tickets));
+    const snapshot = this.snapshotWith(buildings, tickets);
+    socket.emit('snapshot', isViewer(socket) ? { ...snapshot, tickets: withoutPersonalData(snapshot.tickets) } : snapshot);
   }
 
   /** Disconnects every dashboard and stops pushing. The HTTP server is the caller's to close. */
@@ -308,9 +319,11 @@ export class DashboardSockets {
     this.ticketChanges++;
     this.counters.ticketDeltas++;
     const name = event.action === 'raise' || event.action === 'create' ? 'ticket:created' : 'ticket:changed';
-    const room = this.buildingIds.has(workOrder.building) ? this.io.to(buildingRoom(workOrder.building)) : this.io.to(ALL_DASHBOARDS);
     const critical = workOrder.priority === 'critical' && workOrder.source === 'alarm';
-    (critical ? this.io.to(ALL_DASHBOARDS) : room).emit(name, { ticket: workOrder, event, critical });
+    const room = critical || !this.buildingIds.has(workOrder.building) ? ALL_DASHBOARDS : buildingRoom(workOrder.building);
+    const message = { ticket: workOrder, event, critical };
+    this.io.to(room).except(VIEWERS).emit(name, message);
+    this.io.to(viewerRoom(room)).emit(name, withoutPersonalData(message));
   }
 
   private flushDevices(batch: Map<string, string>): void {

@@ -2,9 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ALARM_SEVERITIES, isActive } from '../alarms/alarm.ts';
 import { checkHealth } from '../http/health.ts';
+import { HttpError } from '../http/http-error.ts';
+import { startMetricsListener, tokenMatches } from '../http/metrics-listener.ts';
+import { errors } from './schemas/common.ts';
 import { WORK_ORDER_CATEGORIES } from '../work-orders/types.ts';
 
-/** Prometheus text at /metrics: what the server's plugins register, and the figures of the records. */
+/**
+ * Prometheus text at /metrics: what the server's plugins register, and the figures of the records.
+ * With METRICS_TOKEN it answers only that bearer token; with METRICS_PORT it leaves the API port
+ * for a listener of its own on METRICS_HOST (docs/security.md#metrics).
+ */
 export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const m = app.metrics;
   const readingsIn = m.gauge('fm_readings_received_total', 'Readings received from the gateways (upstream state messages)');
@@ -24,17 +31,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     for (const [severity, n] of Object.entries(active)) alarmsActive.set(n, { severity });
   });
 
-  app.get(
-    '/metrics',
-    {
-      schema: {
-        tags: ['operations'],
-        summary: 'Prometheus text exposition',
-        produces: ['text/plain'],
-        response: { 200: Type.String({ description: 'Prometheus text format 0.0.4' }) },
-      },
-    },
-    async (_request, reply) => {
+  const render = async (): Promise<string> => {
       const counts = await app.workOrderQueries.counts();
       for (const category of WORK_ORDER_CATEGORIES) open.set(counts.openByCategory[category], { category });
       for (const [kind, n] of Object.entries(counts.overdue)) overdue.set(n, { kind });
@@ -44,7 +41,36 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       storeUp.set(health.checks.store.ok ? 1 : 0, { backend: health.checks.store.backend });
       databaseUp.set(health.checks.database.ok ? 1 : 0);
       brokerUp.set(health.checks.broker.ok ? 1 : 0);
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.render());
+      return m.render();
+  };
+
+  const { token, port, host } = app.env.metrics;
+  if (port !== undefined) {
+    let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
+    app.addHook('onReady', async () => {
+      listener = await startMetricsListener({ port, host, token, render, ...(app.env.tls && { tls: app.env.tls }), log: app.log });
+    });
+    app.addHook('onClose', async () => listener?.close());
+    return;
+  }
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus text exposition',
+        description: 'With METRICS_TOKEN set, send it as `Authorization: Bearer <token>`.',
+        produces: ['text/plain'],
+        response: { 200: Type.String({ description: 'Prometheus text format 0.0.4' }), ...errors(401) },
+      },
+    },
+    async (request, reply) => {
+      if (token !== undefined && !tokenMatches(request.headers.authorization, token)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        throw new HttpError(401, 'send the metrics token (METRICS_TOKEN) as "Authorization: Bearer <token>"');
+      }
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await render());
     },
   );
 };

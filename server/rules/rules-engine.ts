@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
+import { gatewayOfBuilding } from '../../common/site/gateways.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import type { TimerPhase } from '../alarms/alarm.ts';
 import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
@@ -165,8 +166,9 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.alarms.on('error', (err) => this.fail(err, { store: 'alarms' }));
 
     const start = this.clock();
+    const servedBy = gatewayOfBuilding(options.site);
     for (const { device, rules } of config.devices.values()) {
-      const rt: DeviceRuntime = { device, gateway: options.site.gateway.id, byMetric: new Map(), raiseOn: new Map(), clearOn: new Map() };
+      const rt: DeviceRuntime = { device, gateway: servedBy.get(device.building) ?? options.site.gateway.id, byMetric: new Map(), raiseOn: new Map(), clearOn: new Map() };
       for (const rule of rules) this.compile(rt, rule, start);
       this.devices.set(device.id, rt);
     }

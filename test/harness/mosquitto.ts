@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { freePort, waitFor } from './ports.ts';
 import { requireBinary } from './services.ts';
 
@@ -15,6 +15,13 @@ export interface MosquittoInstance {
   stop(): Promise<void>;
 }
 
+export interface MosquittoOptions {
+  /** Configuration lines after the listener line (which the harness writes), given the temp dir. */
+  config?: (dir: string) => string[] | Promise<string[]>;
+  /** The login that checks the broker is up (default anonymous). */
+  probe?: IClientOptions;
+}
+
 /** True when the machine has mosquitto; otherwise prints why tests skip (throws under CI=true). */
 export function hasMosquitto(): boolean {
   return requireBinary('mosquitto') !== undefined;
@@ -24,7 +31,7 @@ export function hasMosquitto(): boolean {
  * A real Mosquitto 2.x on a free loopback port with a temp config. Queues are unbounded so that
  * benchmarks and gateway-restart tests never lose messages to broker limits.
  */
-export async function startMosquitto(): Promise<MosquittoInstance> {
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoInstance> {
   const bin = requireBinary('mosquitto');
   if (!bin) throw new Error('mosquitto is not on PATH (apt-get install mosquitto)');
   const dir = await mkdtemp(join(tmpdir(), 'fm-mosquitto-'));
@@ -32,7 +39,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
   const config = join(dir, 'mosquitto.conf');
   await writeFile(
     config,
-    [
+    options.config ? [`listener ${port} 127.0.0.1`, ...(await options.config(dir)), ''].join('\n') : [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence false',
@@ -75,7 +82,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
     await waitFor(
       async () => {
         if (exited) throw new Error(`mosquitto exited: ${stderr.trim()}`);
-        return canConnect(url);
+        return canConnect(url, options.probe ?? {});
       },
       15_000,
       `mosquitto on port ${port}`,
@@ -88,8 +95,8 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
   return { url, port, pid: child.pid, stop };
 }
 
-async function canConnect(url: string): Promise<boolean> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 1000 });
+async function canConnect(url: string, login: IClientOptions): Promise<boolean> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 1000, ...login });
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());

@@ -7,6 +7,7 @@ import { parseSiteConfig } from '../../common/site/load.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import { buildApp, type BuildAppOptions } from '../../server/app.ts';
 import { DEMO_PASSWORD } from '../../server/plugins/app/auth.ts';
+import type { LoginLimits } from '../../server/routes/api/auth.ts';
 
 /** A small estate without polled devices: nothing goes offline while a test moves the clock by days. */
 export function smallSite(demo: boolean): SiteConfig {
@@ -48,7 +49,7 @@ export interface TestServer {
 }
 
 /** Login limits out of the way of tests that log in again and again as the clock moves; rate-limit tests pass the shipped ones. */
-export const UNLIMITED_LOGINS = { perAddress: 100_000, perUsername: 100_000, windowMs: 60_000 };
+export const UNLIMITED_LOGINS: LoginLimits = { perAddress: 100_000, windowMs: 60_000, backoff: { freeFailures: 100_000, baseDelayMs: 1, maxDelayMs: 1, forgetAfterMs: 60_000 } };
 
 /** buildApp over a temp DATA_DIR (removed on close unless the caller gave it) (records and SQLite reading store) with an embedded broker on a free port. */
 export async function startTestServer(options: Partial<BuildAppOptions> & { site: SiteConfig; dataDir?: string }): Promise<TestServer> {

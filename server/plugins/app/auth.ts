@@ -2,20 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { EnvironmentError } from '../../../common/env.ts';
 import { bearerToken } from '../../auth/bearer-token.ts';
+import { DEMO_PASSWORD, DEMO_USERS } from '../../auth/demo-accounts.ts';
 import { verifyPassword } from '../../auth/passwords.ts';
+import { mayReadPersonalData, withoutPersonalData } from '../../auth/personal-data.ts';
 import type { UserRole } from '../../auth/roles.ts';
 import { SessionStore, type Session } from '../../auth/sessions.ts';
 import { UserStore } from '../../auth/users.ts';
 import { HttpError } from '../../http/http-error.ts';
 
-/** The demo estate's accounts (site.demo only), one per role, all with DEMO_PASSWORD. */
-export const DEMO_PASSWORD = 'demo-password';
-export const DEMO_USERS: ReadonlyArray<{ username: string; displayName: string; role: UserRole }> = [
-  { username: 'demo', displayName: 'Demo Administrator 演示管理员', role: 'administrator' },
-  { username: 'demo-engineer', displayName: 'Demo Engineer 演示工程师', role: 'engineer' },
-  { username: 'demo-desk', displayName: 'Demo Service Desk 演示客服', role: 'service-desk' },
-  { username: 'demo-viewer', displayName: 'Demo Viewer 演示访客', role: 'viewer' },
-];
+export { DEMO_PASSWORD, DEMO_USERS } from '../../auth/demo-accounts.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,7 +65,7 @@ async function seedUsers(app: FastifyInstance): Promise<void> {
  */
 export const authPlugin = fp(
   async (app) => {
-    app.decorate('users', new UserStore(app.records.users, app.clock));
+    app.decorate('users', new UserStore(app.records.users, app.clock, { demo: app.site.site.demo }));
     app.decorate('sessions', new SessionStore(app.records.sessions, app.clock));
     app.decorateRequest('user', null);
     await seedUsers(app);
@@ -100,6 +95,9 @@ export const authPlugin = fp(
       }
       request.user = session;
     });
+
+    // A viewer gets every answer without the personal data in it (docs/security.md#personal-data).
+    app.addHook('preSerialization', async (request, _reply, payload) => (request.user && !mayReadPersonalData(request.user.role) ? withoutPersonalData(payload) : payload));
   },
   { name: 'auth', dependencies: ['config', 'records'], fastify: '5.x' },
 );

@@ -20,8 +20,9 @@ declare module 'fastify' {
 }
 
 /**
- * Hosts the embedded aedes broker on MQTT_PORT (all interfaces unless MQTT_HOST says otherwise)
- * with gateway and device authentication and topic ACLs, unless MQTT_URL names another broker.
+ * Hosts the embedded aedes broker on MQTT_HOST:MQTT_PORT (and MQTTS on MQTTS_PORT with
+ * TLS_CERT/TLS_KEY) with client ids bound to logins, gateway and device authentication, topic
+ * ACLs and packet and retained-message limits, unless MQTT_URL names another broker.
  */
 export const brokerPlugin = fp(
   async (app) => {
@@ -33,18 +34,24 @@ export const brokerPlugin = fp(
       log.info({ broker: redactUrl(app.env.mqttUrl) }, 'using external MQTT broker');
       return;
     }
-    const policy = brokerPolicy(app.env.brokerAccess, { demo: app.site.site.demo, gatewayId: app.site.gateway.id });
-    const secured = await startSecuredBroker({ port: app.env.mqttPort, host: app.env.mqttHost, policy, logger: log });
+    const { maxPacketBytes, maxRetained } = app.env.busLimits;
+    const policy = brokerPolicy(app.env.brokerAccess, { demo: app.site.site.demo, gateways: app.site.gateways }, { maxPacketBytes, maxRetained });
+    const tls = app.env.tls && { cert: app.env.tls.cert, key: app.env.tls.key, port: app.env.mqttsPort };
+    const secured = await startSecuredBroker({ port: app.env.mqttPort, host: app.env.mqttHost, ...(tls && { tls }), policy, logger: log });
+    const unknown = [...policy.gateways.keys()].filter((g) => !policy.buildings.has(g));
+    if (unknown.length > 0) log.warn({ gateways: unknown }, 'GATEWAY_CREDENTIALS names gateways the site file does not: they may log in but publish for no building');
     log.info(
       { port: secured.broker.port, gateways: [...policy.gateways.keys()], anonymousDevices: policy.anonymousDevices, devices: [...policy.devices.keys()] },
       'embedded broker access',
     );
     app.decorate('broker', { url: secured.broker.url, credential: policy.server, embedded: secured });
-    const refused = app.metrics.gauge('fm_broker_refused_total', 'Connections, publishes and subscriptions the embedded broker refused');
+    const refused = app.metrics.gauge('fm_broker_refused_total', 'Connections, publishes, subscriptions and packets the embedded broker refused, by reason');
     const clients = app.metrics.gauge('fm_broker_clients', 'Clients connected to the embedded broker');
+    const retained = app.metrics.gauge('fm_broker_retained_messages', 'Retained messages the embedded broker keeps');
     app.metrics.onCollect(() => {
-      for (const [what, n] of Object.entries(secured.refused)) refused.set(n, { what });
+      for (const { what, reason, n } of secured.refusals()) refused.set(n, { what, reason });
       clients.set(secured.broker.aedes.connectedClients);
+      retained.set(secured.retained);
     });
     app.addHook('onClose', async () => {
       await secured.close();

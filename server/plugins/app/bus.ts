@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
 import type { Alarm } from '../../alarms/alarm.ts';
+import { upstreamSiteView } from '../../bus/site-view.ts';
 import { UpstreamConsumer } from '../../bus/upstream-consumer.ts';
 import { LiveDeviceState } from '../../live/device-state.ts';
 
@@ -40,6 +41,9 @@ export const busPlugin = fp(
       liveState,
       sink: app.rules,
       logger: log,
+      site: upstreamSiteView(app.site),
+      clock: app.clock,
+      maxAheadMs: app.env.busLimits.maxAheadMs,
     });
     bus.on('error', (err) => log.error({ err }, 'upstream message processing failed'));
     app.decorate('bus', bus);
@@ -47,8 +51,10 @@ export const busPlugin = fp(
 
     const messages = app.metrics.gauge('fm_bus_messages_total', 'Upstream MQTT messages by outcome');
     const connected = app.metrics.gauge('fm_bus_connected', '1 while the server is subscribed to the upstream broker');
+    const refused = app.metrics.gauge('fm_bus_refused_total', 'Upstream messages refused whole or in part, by reason');
     app.metrics.onCollect(() => {
       for (const [what, n] of Object.entries(bus.counters)) messages.set(n, { what });
+      for (const { reason, n } of bus.refusals()) refused.set(n, { reason });
       connected.set(bus.connected ? 1 : 0);
     });
 

@@ -68,10 +68,17 @@ export function errorBody(err: FastifyError | HttpError | Error, request: Fastif
   if (statusCode >= 500 && !(err instanceof HttpError)) {
     return { statusCode, body: { error, message: `the server could not answer this request; its log has the details under request id ${request.id}` }, headers: {} };
   }
-  const field = err instanceof HttpError ? err.field : (err as { field?: unknown }).field;
+  const given = err instanceof HttpError ? err.field : (err as { field?: unknown }).field;
+  let field = typeof given === 'string' ? given : undefined;
+  let message = err.message;
+  // Every 400 names what to fix: a body Fastify could not parse (bad JSON, an empty JSON body) is the body's fault.
+  if (statusCode === 400 && field === undefined) {
+    field = String((err as FastifyError).code ?? '').startsWith('FST_ERR_CTP_') ? 'body' : 'request';
+    message = `${field}: ${message}`;
+  }
   return {
     statusCode,
-    body: { error, message: err.message, ...(typeof field === 'string' ? { field } : {}) },
+    body: { error, message, ...(field !== undefined ? { field } : {}) },
     headers: err instanceof HttpError ? err.headers : {},
   };
 }

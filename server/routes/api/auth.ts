@@ -1,20 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { demoCredentialProblem } from '../../auth/demo-accounts.ts';
+import { DEFAULT_LOGIN_BACKOFF, LoginThrottle, type LoginBackoff } from '../../auth/login-throttle.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyNothing, verifyPassword } from '../../auth/passwords.ts';
 import { ROLES, USER_ROLES } from '../../auth/roles.ts';
 import { HttpError } from '../../http/http-error.ts';
 import { AUTH_ERRORS, EpochMs, IdParam, StringEnum, errors } from '../schemas/common.ts';
 
 export interface LoginLimits {
-  /** Attempts per client address per window. A service desk behind one NAT shares an address. */
+  /** Attempts per client address per window, whatever the usernames. A service desk behind one NAT shares an address. */
   perAddress: number;
-  /** Attempts per username per window, from anywhere: what stops guessing one account's password. */
-  perUsername: number;
   windowMs: number;
+  /** Failed logins of one username from one address slow down its next tries there, and nowhere else. */
+  backoff: LoginBackoff;
 }
 
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAddress: 20, perUsername: 5, windowMs: 60_000 };
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAddress: 20, windowMs: 60_000, backoff: DEFAULT_LOGIN_BACKOFF };
 
 const UserBody = Type.Object(
   {
@@ -37,29 +39,33 @@ const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PA
 export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }> = async (app, opts) => {
   const limits = opts.loginLimits ?? DEFAULT_LOGIN_LIMITS;
   const byAddress = app.createRateLimit({ max: limits.perAddress, timeWindow: limits.windowMs, keyGenerator: (r) => `login-address:${r.ip}` });
-  const byUsername = app.createRateLimit({
-    max: limits.perUsername,
-    timeWindow: limits.windowMs,
-    keyGenerator: (r) => `login-user:${String((r.body as { username?: unknown } | undefined)?.username ?? '').toLowerCase()}`,
-  });
+  const throttle = new LoginThrottle(limits.backoff, app.clock);
   const limit = async (check: typeof byAddress, request: FastifyRequest, what: string): Promise<void> => {
     const r = await check(request);
     if (r.isAllowed || !r.isExceeded) return;
     throw new HttpError(429, `too many login attempts ${what}; try again in ${r.ttlInSeconds} s`, undefined, { 'retry-after': String(r.ttlInSeconds) });
   };
+  const backOff = async (request: FastifyRequest): Promise<void> => {
+    const waitMs = throttle.waitMs((request.body as { username: string }).username, request.ip);
+    if (waitMs === 0) return;
+    const seconds = Math.ceil(waitMs / 1000);
+    throw new HttpError(429, `too many failed logins for this user from this address; try again in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
+  };
+  const demo = app.site.site.demo;
 
   app.post(
     '/auth/login',
     {
       config: { public: true, rateLimit: false },
       onRequest: async (request) => limit(byAddress, request, 'from this address'),
-      preHandler: async (request) => limit(byUsername, request, 'for this user'),
+      preHandler: backOff,
       schema: {
         tags: ['auth'],
         summary: 'Log in; the token goes in `Authorization: Bearer <token>` and expires after 12 hours',
         body: Credentials,
         response: {
           200: Type.Object({ token: Type.String(), tokenType: Type.Literal('Bearer'), expiresAt: EpochMs(), user: UserBody }),
+          // 429: too many attempts from this address, or too many failures of this user from this address (Retry-After says when).
           ...errors(400, 401, 429),
         },
       },
@@ -67,11 +73,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginLimits?: LoginLimits }
     async (request) => {
       const { username, password } = request.body;
       const found = await app.users.credentials(username);
-      const ok = found ? await verifyPassword(password, found.passwordHash) : await verifyNothing(password);
+      // Outside the demo the published demo password opens nothing, whatever a stored hash says.
+      const published = !demo && demoCredentialProblem('password', password) !== undefined;
+      const ok = found && !published ? await verifyPassword(password, found.passwordHash) : await verifyNothing(password);
       if (!found || !ok) {
+        throttle.failed(username, request.ip);
         request.log.info({ username, ip: request.ip }, 'login refused');
         throw new HttpError(401, 'wrong username or password');
       }
+      throttle.succeeded(username, request.ip);
       const session = await app.sessions.open(found.user.id, request.ip);
       request.log.info({ username: found.user.username, role: found.user.role }, 'logged in');
       return { token: session.token, tokenType: 'Bearer' as const, expiresAt: session.expiresAt, user: found.user };

@@ -6,7 +6,8 @@ export const StringEnum = <T extends readonly string[]>(values: T, options: { de
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const EpochMs = (description = 'UTC epoch milliseconds') => Type.Integer({ minimum: 0, description });
+/** A time as UTC epoch milliseconds, from 2000-01-01 up to 2100-01-01 (server/http/time-params.ts). */
+export const EpochMs = (description = 'UTC epoch milliseconds') => Type.Integer({ minimum: 946_684_800_000, maximum: 4_102_444_799_999, description });
 
 /** The `pattern` of NonBlank; the error handler answers "must not be blank" for it. */
 export const NOT_BLANK = '\\S';
