@@ -106,7 +106,7 @@ function tokenOf(socket: Socket): string | undefined {
 /**
  * The dashboard's live feed (docs/sockets.md): login by token, a snapshot on connect, then deltas
  * per building room: `building:status`, `device:state` (coalesced per device), `alarm:raised`,
- * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `inspection:due`.
+ * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `ticket:escalated`, `inspection:due`.
  * A socket whose session ends (logout, revoked, expired) gets `session:expired` and is disconnected.
  */
 export class DashboardSockets {
@@ -309,8 +309,11 @@ export class DashboardSockets {
     this.counters.ticketDeltas++;
     const name = event.action === 'raise' || event.action === 'create' ? 'ticket:created' : 'ticket:changed';
     const room = this.buildingIds.has(workOrder.building) ? this.io.to(buildingRoom(workOrder.building)) : this.io.to(ALL_DASHBOARDS);
-    const critical = workOrder.priority === 'critical' && workOrder.source === 'alarm';
-    (critical ? this.io.to(ALL_DASHBOARDS) : room).emit(name, { ticket: workOrder, event, critical });
+    // Critical work orders (from critical alarms, people trapped in a lift) reach every dashboard.
+    const critical = workOrder.priority === 'critical';
+    const to = critical ? this.io.to(ALL_DASHBOARDS) : room;
+    to.emit(name, { ticket: workOrder, event, critical });
+    if (event.action === 'escalate') to.emit('ticket:escalated', { ticket: workOrder, event, critical, level: event.details.level, role: event.details.role, reason: event.details.reason });
   }
 
   private flushDevices(batch: Map<string, string>): void {
