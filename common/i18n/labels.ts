@@ -91,7 +91,7 @@ const EN = {
   'callbackStatus.due': 'Callback due',
   'callbackStatus.done': 'Called back',
 
-  'callbackOutcome.satisfied': 'Owner satisfied',
+  'callbackOutcome.satisfied': 'Owner confirms the repair',
   'callbackOutcome.problem': 'Problem found: back to the repair team',
   'callbackOutcome.not-home': 'Owner not at home: try again',
 
@@ -355,7 +355,7 @@ const ZH: Record<LabelKey, string> = {
   'callbackStatus.due': '待回访',
   'callbackStatus.done': '已回访',
 
-  'callbackOutcome.satisfied': '业主满意',
+  'callbackOutcome.satisfied': '业主确认修好',
   'callbackOutcome.problem': '发现问题，退回维修',
   'callbackOutcome.not-home': '业主不在家，择时再访',
 

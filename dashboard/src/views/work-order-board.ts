@@ -99,15 +99,16 @@ export function workOrderBoard(ctx: AppContext): View {
   toolbar.append(report);
   const root = el('section', { class: 'view board-view' }, el('h1', {}, i18n.t('board.title')), strip, toolbar, board);
 
-  /** What the work order waits for next, and until when. */
-  const nextDue = (w: WorkOrder): string => {
+  /** What the work order waits for, and until when: taking the job, a complaint's reply, the callback or verification. */
+  const dues = (w: WorkOrder): string => {
     const time = (t: number) => formatTime(i18n, site.timezone, t);
-    if (w.state === 'open' || w.state === 'reopened') return i18n.t('board.responseDue', { time: time(w.responseDueAt) });
-    if (w.replyDueAt !== null && w.repliedAt === null) return i18n.t('board.replyDue', { time: time(w.replyDueAt) });
+    const out: string[] = [];
+    if (w.state === 'open' || w.state === 'reopened') out.push(i18n.t('board.responseDue', { time: time(w.responseDueAt) }));
+    if (w.replyDueAt !== null && w.repliedAt === null) out.push(i18n.t('board.replyDue', { time: time(w.replyDueAt) }));
     if (w.callbackDueAt !== null && w.state !== 'callback_done' && w.state !== 'verified') {
-      return i18n.t(w.followUp === 'callback' ? 'board.callbackDue' : 'board.verificationDue', { time: time(w.callbackDueAt) });
+      out.push(i18n.t(w.followUp === 'callback' ? 'board.callbackDue' : 'board.verificationDue', { time: time(w.callbackDueAt) }));
     }
-    return i18n.label('callbackStatus', w.callbackStatus);
+    return out.length ? out.join(' · ') : i18n.label('callbackStatus', w.callbackStatus);
   };
 
   const card = (w: WorkOrder, now: number): HTMLElement => {
@@ -135,7 +136,7 @@ export function workOrderBoard(ctx: AppContext): View {
         w.occurrences > 1 ? ` · ${i18n.t('board.occurrences', { n: w.occurrences })}` : '',
       ),
       w.escalationLevel > 0 ? el('div', { class: 'wo-escalated' }, i18n.t('board.escalated', { role: i18n.label('escalationLevel', String(w.escalationLevel)) })) : null,
-      el('div', { class: 'wo-due' }, nextDue(w)),
+      el('div', { class: 'wo-due' }, dues(w)),
     );
   };
 

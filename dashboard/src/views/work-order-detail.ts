@@ -7,6 +7,8 @@ import { field, openDialog } from './dialog.ts';
 import { formatTime } from './format.ts';
 import type { AppContext, View } from './view.ts';
 
+const CHECKS: readonly TicketAction[] = ['quality-check', 'callback', 'verify'];
+
 /**
  * One work order: its facts (complaint type, quality check, callback or verification, satisfaction,
  * escalation), deadlines (response, reply, callback), timeline, and the actions its state allows
@@ -66,7 +68,8 @@ export function workOrderDetail(ctx: AppContext, id: number): View {
         : []),
       ...(w.repairItem || w.cost !== null ? fact(i18n.t('ticket.repair'), content([w.repairItem, w.cost === null ? null : w.cost.toFixed(2)].filter(Boolean).join(' · '))) : []),
     );
-    const mine = ticketActionsFor(session.user.role, w.allowedActions);
+    // Whoever repaired it does not check, call back or verify it (the server refuses them too).
+    const mine = ticketActionsFor(session.user.role, w.allowedActions).filter((a) => w.resolvedBy !== session.user.id || !CHECKS.includes(a));
     replaceChildren(
       actions,
       ...(mine.length === 0
