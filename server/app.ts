@@ -25,10 +25,12 @@ import { buildingRoutes } from './routes/api/buildings.ts';
 import { deviceRoutes } from './routes/api/devices.ts';
 import { healthRoutes } from './routes/api/health.ts';
 import { labelRoutes } from './routes/api/labels.ts';
+import { reportRoutes } from './routes/api/reports.ts';
 import { siteRoutes } from './routes/api/site.ts';
 import { ticketRoutes } from './routes/api/tickets.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { resolveRules } from './rules/rule-config.ts';
+import { resolveWorkOrderSettings } from './work-orders/work-order-settings.ts';
 
 export interface BuildAppOptions {
   site: SiteConfig;
@@ -47,6 +49,8 @@ export interface BuildAppOptions {
   rateLimitMax?: number;
   /** How often dashboard sockets are checked for an expired session (default 30 s). */
   sessionCheckMs?: number;
+  /** How often missed work-order deadlines are escalated (default 30 s). */
+  escalationCheckMs?: number;
 }
 
 /** TRUST_PROXY=n: the n proxies nearest the server are believed. */
@@ -55,7 +59,7 @@ const hopsOf = (n: number) => (_address: string, hop: number): boolean => hop < 
 /**
  * The server (fastify/demo layout): external plugins, then the app's service plugins (each a
  * named fastify-plugin with its dependencies and a typed decorator), then the routes.
- * The whole configuration is checked first, the site file's `rules:` included, so a problem
+ * The whole configuration is checked first, the site file's `rules:` and `workOrders:` included, so a problem
  * stops the start before any port (the embedded broker's) is open.
  * Resolves once every plugin is loaded; `listen` or `inject` next, `close` stops everything.
  */
@@ -64,6 +68,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.embeddedBroker === false && !mqttUrl) throw new EnvironmentError('no embedded broker and no MQTT_URL: the server needs a broker to read the gateways from');
   const env: Environment = { ...opts.env, mqttUrl };
   const rules = resolveRules(opts.site);
+  const workOrderSettings = resolveWorkOrderSettings(opts.site);
 
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger('server', { level: env.logLevel }),
@@ -89,7 +94,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(configPlugin, { site: opts.site, env, ...(opts.clock && { clock: opts.clock }) });
     await app.register(metricsPlugin);
     await app.register(recordsPlugin);
-    await app.register(workOrdersPlugin);
+    await app.register(workOrdersPlugin, { settings: workOrderSettings, ...(opts.escalationCheckMs !== undefined && { escalationCheckMs: opts.escalationCheckMs }) });
     await app.register(readingsPlugin);
     await app.register(authPlugin);
 
@@ -108,6 +113,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         await api.register(deviceRoutes);
         await api.register(alarmRoutes);
         await api.register(ticketRoutes);
+        await api.register(reportRoutes);
         await api.register(siteRoutes);
         await api.register(labelRoutes);
       },

@@ -12,6 +12,8 @@ import { startDemoStack, type DemoStack } from './fixtures/dashboard/demo-stack.
 import { hasChromium, launchChromium, type HeadlessChromium } from './harness/chromium.ts';
 import { waitFor } from './harness/ports.ts';
 
+const ROLE_OF: Record<string, string> = { 'demo-engineer': 'engineer', 'demo-desk': 'service-desk', 'demo-eng-supervisor': 'engineering-supervisor' };
+
 /** Screenshots of the screens, for docs/dashboard.md and for a person to look at. */
 const SCREENSHOTS = fileURLToPath(new URL('../test-output/dashboard/', import.meta.url));
 
@@ -141,39 +143,58 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     await page.waitForSelector(`tr[data-alarm="${alarmId}"] [data-action="shelve"]`);
   });
 
-  it('opens the work order the fire alarm raised and moves it through its actions', async () => {
+  /** Logs out on the screen and in again as another user of the demo estate. */
+  const switchUser = async (username: string) => {
+    await page.click('.top .logout');
+    await page.waitForSelector('.login');
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=password]', 'demo-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector(`.top .user:has-text("${LABELS.en[`role.${ROLE_OF[username]}` as keyof typeof LABELS.en]}"), .top .user:has-text("${LABELS['zh-CN'][`role.${ROLE_OF[username]}` as keyof typeof LABELS.en]}")`);
+  };
+  /** Takes an action on the open work order through its dialog, and waits until the screen shows the result. */
+  const act = async (action: string, state: string, fill?: () => Promise<unknown>) => {
+    await page.click(`.wo-actions [data-action="${action}"]`);
+    await fill?.();
+    await page.fill('.dialog textarea[name=comment]', `${action} from the duty room`);
+    await page.click('.dialog [data-action="confirm"]');
+    await page.waitForSelector('.dialog', { state: 'detached' });
+    await page.waitForFunction(
+      ({ action, state, n }) =>
+        document.querySelector('[data-ticket-state]')?.getAttribute('data-ticket-state') === state && document.querySelectorAll(`.timeline li[data-action="${action}"]`).length >= n,
+      { action, state, n: 1 },
+    );
+  };
+
+  it('opens the work order the fire alarm raised; the engineer repairs it, the engineering supervisor checks, verifies and closes it', async () => {
     const list = await (await fetch(`${stack.server.url}/api/tickets?deviceId=T1-fire`, { headers: { authorization: `Bearer ${await token(page)}` } })).json();
     expect(list.items).toHaveLength(1);
     fireTicket = list.items[0].id;
+    expect(list.items[0]).toMatchObject({ followUp: 'verification', category: 'fire-safety' });
     await go('#/work-orders', `.column[data-state="open"] .wo-card[data-ticket="${fireTicket}"]`);
     const card = (await page.$(`.wo-card[data-ticket="${fireTicket}"]`))!;
     await shot('work-orders-zh');
     await card.click();
     await page.waitForSelector(`.detail-view[data-ticket="${fireTicket}"] [data-ticket-state="open"]`);
-    const steps: [action: string, state: string][] = [
-      ['acknowledge', 'acknowledged'],
-      ['assign', 'acknowledged'],
-      ['start', 'in_progress'],
-      ['resolve', 'resolved'],
-      ['callback', 'callback_done'],
-      ['close', 'closed'],
-      ['reopen', 'reopened'],
-    ];
-    for (const [action, state] of steps) {
-      await page.click(`.wo-actions [data-action="${action}"]`);
-      if (action === 'resolve') await page.fill('.dialog input[name=item]', 'detector cleaned');
-      await page.fill('.dialog textarea[name=comment]', `${action} from the duty room`);
-      await page.click('.dialog [data-action="confirm"]');
-      await page.waitForSelector('.dialog', { state: 'detached' });
-      await page.waitForFunction(
-        ({ action, state }) => document.querySelector('[data-ticket-state]')?.getAttribute('data-ticket-state') === state && document.querySelector(`.timeline li[data-action="${action}"]`) !== null,
-        { action, state },
-      );
-    }
+    await act('acknowledge', 'acknowledged');
+    await act('assign', 'acknowledged');
+    await act('start', 'in_progress');
+    await act('resolve', 'resolved', () => page.fill('.dialog input[name=item]', 'detector cleaned'));
+    // The repairer may not check his own repair: no button for it.
+    expect(await page.$('.wo-actions [data-action="quality-check"]')).toBeNull();
+
+    await switchUser('demo-eng-supervisor');
+    await go(`#/work-orders/${fireTicket}`, `.detail-view[data-ticket="${fireTicket}"] [data-ticket-state="resolved"]`);
+    await act('quality-check', 'quality_checked', () => page.selectOption('.dialog select[name=result]', 'pass'));
+    expect(await page.$('.wo-actions [data-action="callback"]')).toBeNull();
+    await act('verify', 'verified', () => page.selectOption('.dialog select[name=result]', 'ok'));
+    await act('close', 'closed');
+    await act('reopen', 'reopened');
     const actions = await page.$$eval('.timeline li', (lis) => lis.map((li) => li.getAttribute('data-action')).reverse());
-    expect(actions).toEqual(['raise', 'acknowledge', 'assign', 'start', 'resolve', 'callback', 'close', 'reopen']);
+    expect(actions).toEqual(['raise', 'acknowledge', 'assign', 'start', 'resolve', 'quality-check', 'verify', 'close', 'reopen']);
     // A reopened ticket is back on the board, in its column.
     await go('#/work-orders', `.column[data-state="reopened"] .wo-card[data-ticket="${fireTicket}"]`);
+    await switchUser('demo-engineer');
   });
 
   it('shows a building: tanks, fire panel zones, doors, buttons, meters, and a trend chart', async () => {
@@ -217,6 +238,63 @@ describe.skipIf(!available)('dashboard in a real browser (demo estate, headless 
     await page.reload();
     await page.waitForSelector('.tile');
     expect(await page.evaluate(() => [document.documentElement.lang, localStorage.getItem('fm.language.demo-engineer')])).toEqual(['en', 'en']);
+  });
+
+  it('a complaint on the service desk\'s screen: its type and reply deadline, the reply, the callback after the check (owner not at home, then reached), the monthly statistics', async () => {
+    // One login per user: logins are limited per username and minute.
+    const tokens = new Map<string, string>();
+    const as = async (username: string): Promise<string> => {
+      if (!tokens.has(username)) {
+        const res = await fetch(`${stack.server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'demo-password' }) });
+        tokens.set(username, ((await res.json()) as { token: string }).token);
+      }
+      return tokens.get(username)!;
+    };
+    const call = async (username: string, path: string, body: unknown) => {
+      const res = await fetch(`${stack.server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await as(username)}` }, body: JSON.stringify(body) });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
+      return res.json();
+    };
+    const complaint = await call('demo-desk', '/api/tickets', { source: 'complaint', complaintType: 'help', title: 'Cannot open the parcel locker', building: 'T1', unit: 'T1-0101', reporter: 'Ms Wu' });
+
+    await switchUser('demo-desk');
+    await page.click('.top [data-language="zh-CN"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+    await go('#/work-orders', `.column[data-state="open"] .wo-card[data-ticket="${complaint.id}"]`);
+    const cardText = await page.textContent(`.wo-card[data-ticket="${complaint.id}"]`);
+    expect(cardText).toContain(LABELS['zh-CN']['complaintType.help']);
+    expect(cardText).toMatch(/前回复/);
+    await page.click(`.wo-card[data-ticket="${complaint.id}"]`);
+    await page.waitForSelector(`.detail-view[data-ticket="${complaint.id}"] [data-fact="complaint-type"]`);
+    // The desk replies but does not repair.
+    expect(await page.$$eval('.wo-actions button', (bs) => bs.map((b) => b.getAttribute('data-action')))).toEqual(['reply', 'escalate']);
+    await act('reply', 'open');
+    expect(await page.textContent('[data-fact="replied"]')).not.toBe('—');
+
+    for (const action of ['acknowledge', 'start', 'resolve']) await call('demo-engineer', `/api/tickets/${complaint.id}/${action}`, {});
+    await call('demo-eng-supervisor', `/api/tickets/${complaint.id}/quality-check`, { result: 'pass' });
+    await page.waitForSelector(`.detail-view[data-ticket="${complaint.id}"] [data-ticket-state="quality_checked"]`);
+    await act('callback', 'quality_checked', () => page.selectOption('.dialog select[name=outcome]', 'not-home'));
+    await page.waitForFunction(() => document.querySelector('.facts')?.textContent?.includes('1 次'));
+    await page.click('.wo-actions [data-action="callback"]');
+    await page.selectOption('.dialog select[name=outcome]', 'satisfied');
+    await page.selectOption('.dialog select[name=satisfaction]', 'basically-satisfied');
+    await page.selectOption('.dialog select[name=method]', 'visit');
+    await page.click('.dialog [data-action="confirm"]');
+    await page.waitForSelector(`.detail-view [data-ticket-state="callback_done"]`);
+    expect(await page.textContent('[data-fact="satisfaction"]')).toBe(LABELS['zh-CN']['satisfaction.basically-satisfied']);
+    await act('close', 'closed');
+    expect(await foreignLabels(page, 'zh-CN')).toEqual([]);
+    await shot('work-order-complaint-zh');
+
+    await go('#/work-orders', '.kpi-strip [data-kpi="reply"]');
+    const [report] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-action="monthly-report"]')]);
+    await report.waitForSelector('h1');
+    expect(await report.textContent('h1')).toBe('月度维修服务统计');
+    expect(await report.textContent('body')).toContain('投诉回复');
+    await report.close();
+    await switchUser('demo-engineer');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
   });
 
   it('recovers by itself when the server is killed and restarted: says it is disconnected, then resynchronises', async () => {

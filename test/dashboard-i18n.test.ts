@@ -1,12 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { LABELS, LANGUAGES, label } from '../common/i18n/labels.ts';
+import { LABELS, LANGUAGES, alarmTitle, label } from '../common/i18n/labels.ts';
 import { BUILTIN_PROFILES } from '../common/profiles.ts';
 import { DEVICE_EVENTS, DEVICE_KINDS } from '../common/reading.ts';
 import { UI_EN, UI_ZH } from '../dashboard/src/i18n/ui-strings.ts';
-import { ALARM_SEVERITIES, ALARM_STATES } from '../server/alarms/alarm.ts';
+import { ALARM_CATEGORIES, ALARM_SEVERITIES, ALARM_STATES } from '../server/alarms/alarm.ts';
 import { USER_ROLES } from '../server/auth/roles.ts';
 import { DEFAULT_RULES } from '../server/rules/default-rules.ts';
-import { WORK_ORDER_ACTIONS, WORK_ORDER_CATEGORIES, WORK_ORDER_PRIORITIES, WORK_ORDER_SOURCES, WORK_ORDER_STATES } from '../server/work-orders/types.ts';
+import {
+  CALLBACK_METHODS,
+  CALLBACK_OUTCOMES,
+  CALLBACK_STATUSES,
+  COMPLAINT_TYPES,
+  DEADLINE_KINDS,
+  ESCALATION_LEVELS,
+  ESCALATION_REASONS,
+  FOLLOW_UPS,
+  QUALITY_CHECK_RESULTS,
+  SATISFACTION_LEVELS,
+  SYSTEM_TIMELINE_ACTIONS,
+  VERIFICATION_RESULTS,
+  WORK_ORDER_ACTIONS,
+  WORK_ORDER_CATEGORIES,
+  WORK_ORDER_PRIORITIES,
+  WORK_ORDER_SOURCES,
+  WORK_ORDER_STATES,
+} from '../server/work-orders/types.ts';
+import type { Notice } from '../server/work-orders/notices.ts';
 
 const CJK = /[\u3400-\u9fff]/;
 const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
@@ -31,26 +50,40 @@ describe.each([
   });
 });
 
-describe('domain labels cover what the server names', () => {
+describe('domain labels cover every value the server names (every enum, walked)', () => {
   const metrics = new Set(Object.values(BUILTIN_PROFILES).flatMap((p) => p.points.map((pt) => pt.metric)));
+  const defaultRules = [...new Set(Object.values(DEFAULT_RULES).flatMap((rules) => rules.map((r) => r.id)))];
+  const pageReasons: Array<Extract<Notice, { kind: 'emergency-page' }>['details']['reason']> = ['people-trapped', 'critical'];
   const groups: [string, readonly string[]][] = [
-    ['category', WORK_ORDER_CATEGORIES],
+    ['category', [...WORK_ORDER_CATEGORIES, ...ALARM_CATEGORIES]],
     ['ticketState', WORK_ORDER_STATES],
-    ['ticketAction', [...WORK_ORDER_ACTIONS, 'create', 'raise', 'occurrence']],
+    ['ticketAction', [...WORK_ORDER_ACTIONS, ...SYSTEM_TIMELINE_ACTIONS]],
     ['source', WORK_ORDER_SOURCES],
     ['priority', WORK_ORDER_PRIORITIES],
     ['severity', ALARM_SEVERITIES],
     ['role', USER_ROLES],
     ['alarmState', ALARM_STATES],
-    ['callbackStatus', ['not-resolved', 'leak-test-pending', 'due', 'done']],
-    ['callbackOutcome', ['satisfied', 'problem']],
+    ['callbackStatus', CALLBACK_STATUSES],
+    ['callbackOutcome', CALLBACK_OUTCOMES],
+    ['callbackMethod', CALLBACK_METHODS],
+    ['satisfaction', SATISFACTION_LEVELS],
+    ['complaintType', COMPLAINT_TYPES],
+    ['followUp', FOLLOW_UPS],
+    ['qualityCheck', QUALITY_CHECK_RESULTS],
+    ['verification', VERIFICATION_RESULTS],
+    ['escalationLevel', ESCALATION_LEVELS.map(String)],
+    ['escalationReason', ESCALATION_REASONS],
+    ['pageReason', pageReasons],
+    ['deadline', DEADLINE_KINDS],
+    ['notice', ['escalation', 'emergency-page']],
+    ['alarmTitle', defaultRules],
     ['deviceKind', DEVICE_KINDS],
     ['deviceStatus', ['online', 'offline', 'unknown']],
     ['buildingCondition', ['alarm', 'warning', 'offline', 'normal']],
     ['quality', ['good', 'uncertain', 'bad']],
     ['event', [...new Set(Object.values(DEVICE_EVENTS).flat())]],
     ['metric', [...metrics]],
-    ['rule', [...new Set(Object.values(DEFAULT_RULES).flatMap((rules) => rules.map((r) => r.id)))]],
+    ['rule', defaultRules],
   ];
   it.each(groups)('%s', (group, values) => {
     for (const language of LANGUAGES) {
@@ -62,8 +95,33 @@ describe('domain labels cover what the server names', () => {
 
 describe('the words of the procedures (docs/domain.md)', () => {
   const zh = [...Object.values(LABELS['zh-CN']), ...Object.values(UI_ZH)].join('\n');
-  it.each(['报修', '维修工作单', '签领', '回访', '回复', '试漏', '渗漏水', '安全设施', '报警区域', '燃气'])('uses %s', (word) => {
+  it.each([
+    '报修',
+    '维修工作单',
+    '签领',
+    '回访',
+    '回复',
+    '试漏',
+    '渗漏水',
+    '安全设施',
+    '报警区域',
+    '燃气',
+    '电梯',
+    '困人',
+    '质量检查',
+    '有效投诉',
+    '沟通性投诉',
+    '客服部主管',
+    '工程部主管',
+    '项目经理',
+    '物业经理',
+    '突发事件应急小组',
+  ])('uses %s', (word) => {
     expect(zh).toContain(word);
+  });
+
+  it('titles the default rules\' alarms, and so their work orders, from the catalogue', () => {
+    for (const rule of Object.values(DEFAULT_RULES).flat()) expect(rule.title, rule.id).toEqual(alarmTitle(rule.id));
   });
 
   it('never says 防区 for a fire panel zone, nor 煤气 for gas, in the labels or the default rule titles', () => {

@@ -32,7 +32,9 @@ describe('dashboard action buttons follow the roles the server enforces', () => 
   it('offers a role only the actions the ticket state allows and the role may take', () => {
     expect(ticketActionsFor('service-desk', ['acknowledge', 'assign', 'start'])).toEqual([]);
     expect(ticketActionsFor('service-desk', ['callback', 'reopen'])).toEqual(['callback']);
-    expect(ticketActionsFor('engineer', ['callback', 'reopen'])).toEqual(['callback', 'reopen']);
+    expect(ticketActionsFor('engineer', ['callback', 'reopen'])).toEqual(['reopen']);
+    expect(ticketActionsFor('engineer', ['quality-check', 'verify', 'reply'])).toEqual(['quality-check', 'verify']);
+    expect(ticketActionsFor('service-supervisor', ['reply', 'escalate', 'verify'])).toEqual(['reply', 'escalate']);
     expect(ticketActionsFor('viewer', ['acknowledge', 'callback', 'close'])).toEqual([]);
   });
 });

@@ -10,9 +10,10 @@ const H = 3_600_000;
 function ticket(over: Partial<WorkOrder>): WorkOrder {
   return {
     id: 1, source: 'alarm', category: 'general', priority: 'medium', state: 'open', title: 't', detail: '', building: 'B1', unit: null, deviceId: null, ruleId: null,
-    reporter: null, assigneeUserId: null, assigneeTeamId: null, createdAt: 0, updatedAt: 0, acknowledgedAt: null, startedAt: null, resolvedAt: null, leakTestAt: null,
-    callbackAt: null, callbackOutcome: null, closedAt: null, reopenedAt: null, responseDueAt: H, callbackDueAt: null, callbackStatus: 'not-resolved', repairItem: null,
-    cost: null, occurrences: 1, reopenCount: 0, overdue: [], allowedActions: [], ...over,
+    reporter: null, peopleTrapped: false, complaintType: null, followUp: 'callback', assigneeUserId: null, assigneeTeamId: null, createdAt: 0, updatedAt: 0, acknowledgedAt: null,
+    startedAt: null, resolvedAt: null, resolvedBy: null, leakTestAt: null, qualityCheckedAt: null, qualityCheckedBy: null, callbackAt: null, callbackOutcome: null,
+    callbackAttempts: 0, satisfaction: null, verifiedAt: null, closedAt: null, reopenedAt: null, responseDueAt: H, replyDueAt: null, repliedAt: null, callbackDueAt: null,
+    callbackStatus: 'not-resolved', escalationLevel: 0, escalatedAt: null, repairItem: null, cost: null, occurrences: 1, reopenCount: 0, overdue: [], allowedActions: [], ...over,
   };
 }
 
@@ -66,33 +67,43 @@ describe('the screen\'s live picture (EstateStore)', () => {
 });
 
 describe('deadlines and KPIs of the work-order board', () => {
-  it('turns a work order overdue as time passes, without a message (response, then callback)', () => {
+  it('turns a work order overdue as time passes, without a message (response, reply, callback or verification)', () => {
     const w = ticket({ responseDueAt: H });
     expect(missedDeadlines(w, H)).toEqual([]);
     expect(missedDeadlines(w, H + 1)).toEqual(['response']);
     expect(missedDeadlines({ ...w, state: 'acknowledged' }, H + 1)).toEqual([]);
-    const resolved = ticket({ state: 'resolved', acknowledgedAt: 1, callbackDueAt: 48 * H });
+    const resolved = ticket({ state: 'quality_checked', acknowledgedAt: 1, callbackDueAt: 48 * H });
     expect(missedDeadlines(resolved, 48 * H + 1)).toEqual(['callback']);
+    expect(missedDeadlines({ ...resolved, followUp: 'verification' }, 48 * H + 1)).toEqual(['verification']);
     expect(missedDeadlines({ ...resolved, state: 'callback_done' }, 48 * H + 1)).toEqual([]);
+    expect(missedDeadlines({ ...resolved, state: 'verified', followUp: 'verification' }, 48 * H + 1)).toEqual([]);
+    const complaint = ticket({ source: 'complaint', state: 'in_progress', acknowledgedAt: 1, replyDueAt: 72 * H });
+    expect(missedDeadlines(complaint, 72 * H + 1)).toEqual(['reply']);
+    expect(missedDeadlines({ ...complaint, repliedAt: 5 * H }, 72 * H + 1)).toEqual([]);
   });
 
-  it('counts responses and callbacks on time, overdue work orders and leak tests pending', () => {
+  it('counts responses, replies and callbacks on time, overdue and escalated work orders and leak tests pending', () => {
     const k = workOrderKpis(
       [
         ticket({ id: 1, state: 'acknowledged', acknowledgedAt: H - 1 }),
         ticket({ id: 2, state: 'acknowledged', acknowledgedAt: H + 1 }),
         ticket({ id: 3, state: 'open' }),
         ticket({ id: 4, state: 'closed', acknowledgedAt: 1, callbackAt: 10, callbackDueAt: 20 }),
-        ticket({ id: 5, state: 'resolved', category: 'water-leak', acknowledgedAt: 1, leakTestAt: null }),
-        ticket({ id: 6, state: 'resolved', acknowledgedAt: 1, callbackDueAt: 2 * H }),
+        ticket({ id: 5, state: 'quality_checked', category: 'water-leak', acknowledgedAt: 1, leakTestAt: null }),
+        ticket({ id: 6, state: 'resolved', acknowledgedAt: 1, callbackDueAt: 2 * H, escalationLevel: 1 }),
+        ticket({ id: 7, state: 'verified', followUp: 'verification', acknowledgedAt: 1, callbackDueAt: 2 * H, verifiedAt: H }),
+        ticket({ id: 8, state: 'in_progress', source: 'complaint', acknowledgedAt: 1, replyDueAt: 2 * H, repliedAt: H }),
+        ticket({ id: 9, state: 'in_progress', source: 'complaint', acknowledgedAt: 1, replyDueAt: 2 * H }),
       ],
       3 * H,
     );
-    expect(k.responseOnTime).toEqual({ met: 4, total: 6 });
+    expect(k.responseOnTime).toEqual({ met: 7, total: 9 });
     expect(k.callbackOnTime).toEqual({ met: 1, total: 2 });
-    expect(k.overdue).toBe(2);
+    expect(k.replyOnTime).toEqual({ met: 1, total: 2 });
+    expect(k.overdue).toBe(3);
+    expect(k.escalated).toBe(1);
     expect(k.leakTestPending).toBe(1);
-    expect(k.open).toBe(5);
+    expect(k.open).toBe(8);
   });
 });
 

@@ -139,4 +139,48 @@ describe('openDatabase', () => {
       db.close();
     }
   });
+
+  it('migration 5 rebuilds users and work orders in place: ids, timelines, sessions and teams stay, old work orders get their follow-up and reply deadline', () => {
+    const file = join(dir, 'v4.db');
+    const v4 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 4) });
+    const insertUser = v4.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, 'engineer', 'x', 1)");
+    insertUser.run('wang', 'Wang');
+    insertUser.run('li', 'Li');
+    v4.prepare("INSERT INTO teams (id, name, created_at) VALUES (1, 'Plumbing', 1)").run();
+    v4.prepare('INSERT INTO team_members (team_id, user_id) VALUES (1, 2)').run();
+    v4.prepare("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('h', 2, 1, 2)").run();
+    const insertWorkOrder = v4.prepare(
+      `INSERT INTO work_orders (source, category, priority, state, title, building, device_id, rule_id, created_by, created_at, updated_at, response_due_at, callback_due_at, resolved_at, callback_at, last_occurrence_at)
+       VALUES (?, ?, 'low', ?, 't', 'B1', ?, ?, 1, 1000, 1000, 2000, ?, ?, ?, 1000)`,
+    );
+    insertWorkOrder.run('complaint', 'complaint', 'callback_done', null, null, 1000 + 72 * 3_600_000, 5000, 6000);
+    insertWorkOrder.run('alarm', 'general', 'callback_done', 'meter-1', 'device-offline', 3000 + 2 * 86_400_000, 3000, 4000);
+    insertWorkOrder.run('manual', 'water-leak', 'open', null, null, null, null, null);
+    v4.prepare("INSERT INTO work_order_events (work_order_id, at, by_user_id, action, to_state) VALUES (1, 1000, 1, 'create', 'open')").run();
+    v4.prepare('DELETE FROM work_orders WHERE id = 3').run();
+    v4.close();
+
+    const db = openDatabase(file);
+    try {
+      expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(db.prepare('SELECT id, source, state, follow_up, reply_due_at, replied_at, callback_due_at FROM work_orders ORDER BY id').all()).toEqual([
+        { id: 1, source: 'complaint', state: 'callback_done', follow_up: 'callback', reply_due_at: 1000 + 72 * 3_600_000, replied_at: 6000, callback_due_at: 5000 + 2 * 86_400_000 },
+        { id: 2, source: 'alarm', state: 'verified', follow_up: 'verification', reply_due_at: null, replied_at: null, callback_due_at: 3000 + 2 * 86_400_000 },
+      ]);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM work_order_events').get()).toEqual({ n: 1 });
+      expect(db.prepare('SELECT * FROM sessions').all()).toHaveLength(1);
+      expect(db.prepare('SELECT * FROM team_members').all()).toEqual([{ team_id: 1, user_id: 2 }]);
+      // Ids go on from the highest ever given, the deleted one included.
+      const next = db
+        .prepare("INSERT INTO work_orders (source, category, priority, state, title, building, created_at, updated_at, response_due_at, last_occurrence_at) VALUES ('manual', 'lift', 'critical', 'open', 't', 'B1', 1, 1, 1, 1) RETURNING id")
+        .get() as { id: number };
+      expect(next.id).toBe(4);
+      db.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('zhao', 'Zhao', 'engineering-supervisor', 'x', 1)").run();
+      expect(() => db.prepare('DELETE FROM users WHERE id = 1').run()).toThrow(/FOREIGN KEY/);
+      expect(() => db.prepare("UPDATE work_orders SET state = 'done' WHERE id = 1").run()).toThrow(/CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -32,6 +32,7 @@ import { topicMatches } from '../gateway/mqtt/topic-match.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
 import { checkRules, resolveRules } from '../server/rules/rule-config.ts';
+import { resolveWorkOrderSettings } from '../server/work-orders/work-order-settings.ts';
 import { waitFor } from './harness/ports.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -109,14 +110,15 @@ function rawSite(b: Block): Record<string, unknown> {
 
 const SITE_KINDS = new Set(['site-file', 'site-fragment', 'devices']);
 
-/** A valid example: schema, references and the server's rule check all pass. */
+/** A valid example: schema, references and the server's checks of rules and work-order settings all pass. */
 function validSite(b: Block): SiteConfig {
   const site = parseSiteConfig(rawSite(b), 'site.yaml');
   expect(checkRules(site).problems, `${where(b)}: rules`).toEqual([]);
+  resolveWorkOrderSettings(site);
   return site;
 }
 
-describe.each(['docs/site-file.md', 'docs/rules.md', 'docs/devices.md'])('site file examples of %s', (doc) => {
+describe.each(['docs/site-file.md', 'docs/rules.md', 'docs/devices.md', 'docs/work-orders.md'])('site file examples of %s', (doc) => {
   const blocks = blocksOf(doc);
   const yaml = blocks.filter((b) => b.lang === 'yaml');
 
@@ -134,7 +136,10 @@ describe.each(['docs/site-file.md', 'docs/rules.md', 'docs/devices.md'])('site f
     expect(message?.kind, `${where(b)}: a refused example is followed by <!-- example: message -->`).toBe('message');
     let thrown: unknown;
     try {
-      resolveRules(parseSiteConfig(rawSite(b), 'site.yaml'));
+      // In the order the server checks them.
+      const site = parseSiteConfig(rawSite(b), 'site.yaml');
+      resolveRules(site);
+      resolveWorkOrderSettings(site);
     } catch (err) {
       thrown = err;
     }

@@ -57,7 +57,7 @@ describe('device event alarms carry what a work order needs', () => {
       announcedAt: clock.now(),
     });
     await engine.settled();
-    expect(a.title).toEqual({ en: 'FIRE ALARM B1 zone B1-3F-east', zh: '火警 B1 报警区域 B1-3F-east' });
+    expect(a.title).toEqual({ en: 'FIRE ALARM B1 alarm zone B1-3F-east', zh: '火警 B1 报警区域 B1-3F-east' });
     await close();
   });
 

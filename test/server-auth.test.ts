@@ -91,16 +91,25 @@ describe('roles', () => {
     ticketId = res.json().id;
   });
 
+  const EVERYONE = DEMO_USERS.map((u) => u.username);
+  const STAFF = EVERYONE.filter((u) => u !== 'demo-viewer');
+  const ENGINEERING = ['demo', 'demo-engineer', 'demo-eng-supervisor', 'demo-manager', 'demo-property-manager'];
+  const CUSTOMER_SERVICE = ['demo', 'demo-desk', 'demo-cs-supervisor', 'demo-manager', 'demo-property-manager'];
   // [what, method, url, body, roles allowed]
   const matrix: Array<[string, 'GET' | 'POST' | 'PATCH', string, unknown, string[]]> = [
-    ['read tickets', 'GET', '/api/tickets', undefined, ['demo', 'demo-engineer', 'demo-desk', 'demo-viewer']],
-    ['read buildings', 'GET', '/api/buildings', undefined, ['demo', 'demo-engineer', 'demo-desk', 'demo-viewer']],
-    ['create a ticket', 'POST', '/api/tickets', { title: 'Door sticks', building: 'B1', category: 'general' }, ['demo', 'demo-engineer', 'demo-desk']],
-    ['acknowledge a ticket', 'POST', '/api/tickets/{t}/acknowledge', {}, ['demo', 'demo-engineer']],
-    ['start a ticket', 'POST', '/api/tickets/{t}/start', {}, ['demo', 'demo-engineer']],
-    ['record a callback', 'POST', '/api/tickets/{t}/callback', { outcome: 'satisfied' }, ['demo', 'demo-engineer', 'demo-desk']],
-    ['acknowledge an alarm', 'POST', '/api/alarms/no-such-alarm/acknowledge', {}, ['demo', 'demo-engineer']],
-    ['shelve an alarm', 'POST', '/api/alarms/no-such-alarm/shelve', { reason: 'maintenance', minutes: 30 }, ['demo', 'demo-engineer']],
+    ['read tickets', 'GET', '/api/tickets', undefined, EVERYONE],
+    ['read buildings', 'GET', '/api/buildings', undefined, EVERYONE],
+    ['read the monthly statistics', 'GET', '/api/reports/monthly', undefined, EVERYONE],
+    ['create a ticket', 'POST', '/api/tickets', { title: 'Door sticks', building: 'B1', category: 'general' }, STAFF],
+    ['acknowledge a ticket', 'POST', '/api/tickets/{t}/acknowledge', {}, ENGINEERING],
+    ['start a ticket', 'POST', '/api/tickets/{t}/start', {}, ENGINEERING],
+    ['check a repair', 'POST', '/api/tickets/{t}/quality-check', { result: 'pass' }, ENGINEERING],
+    ['verify a repair', 'POST', '/api/tickets/{t}/verify', { result: 'ok' }, ENGINEERING],
+    ['reply to a complaint', 'POST', '/api/tickets/{t}/reply', { comment: 'we are on it' }, CUSTOMER_SERVICE],
+    ['record a callback', 'POST', '/api/tickets/{t}/callback', { outcome: 'satisfied', satisfaction: 'satisfied' }, CUSTOMER_SERVICE],
+    ['escalate a ticket', 'POST', '/api/tickets/{t}/escalate', { comment: 'needs the manager' }, STAFF],
+    ['acknowledge an alarm', 'POST', '/api/alarms/no-such-alarm/acknowledge', {}, ENGINEERING],
+    ['shelve an alarm', 'POST', '/api/alarms/no-such-alarm/shelve', { reason: 'maintenance', minutes: 30 }, ENGINEERING],
     ['create a user', 'POST', '/api/users', { username: 'x-{u}', displayName: 'X', role: 'viewer', password: 'long-enough-1' }, ['demo']],
     ['change a user', 'PATCH', '/api/users/4', { displayName: 'Viewer' }, ['demo']],
   ];
@@ -153,10 +162,10 @@ describe('login', () => {
     const db = openDatabase(join(server.dataDir, 'records.db'));
     try {
       const hashes = (db.prepare("SELECT password_hash AS h FROM users WHERE username LIKE 'demo%'").all() as Array<{ h: string }>).map((r) => r.h);
-      expect(hashes).toHaveLength(4);
+      expect(hashes).toHaveLength(DEMO_USERS.length);
       for (const h of hashes) expect(h).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/);
       // Same password, different salts.
-      expect(new Set(hashes).size).toBe(4);
+      expect(new Set(hashes).size).toBe(DEMO_USERS.length);
       expect((db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n).toBeGreaterThan(0);
       expect(JSON.stringify(db.prepare('SELECT token_hash FROM sessions').all())).not.toContain('Bearer');
     } finally {

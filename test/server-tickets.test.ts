@@ -11,6 +11,7 @@ const T0 = Date.parse('2025-03-03T01:00:00Z');
 const ADMIN = { name: 'demo', id: 1 };
 const ENGINEER = { name: 'demo-engineer', id: 2 };
 const DESK = { name: 'demo-desk', id: 3 };
+const SUPERVISOR = { name: 'demo-eng-supervisor', id: 6 };
 
 let server: TestServer;
 let now = T0;
@@ -52,17 +53,33 @@ describe('creating tickets', () => {
       responseDueAt: T0 + 30 * MINUTE,
       callbackDueAt: null,
       callbackStatus: 'not-resolved',
-      allowedActions: ['acknowledge', 'assign'],
+      followUp: 'callback',
+      escalationLevel: 0,
+      allowedActions: ['acknowledge', 'assign', 'escalate'],
     });
     expect(t.timeline).toEqual([
       expect.objectContaining({ action: 'create', by: DESK.id, byName: expect.stringContaining('Demo Service Desk'), at: T0, comment: 'called the 24-hour line', fromState: null, toState: 'open' }),
     ]);
   });
 
-  it('records a complaint: category complaint, callback due 72 hours after it whatever happens', async () => {
+  it('records a complaint: its type, category complaint, a reply due 72 hours after it, the callback after the fix', async () => {
     now = T0 + 5 * MINUTE;
-    const t = await create({ source: 'complaint', title: 'Guard was rude at the gate', building: 'B2', reporter: 'Mr Zhang' });
-    expect(t).toMatchObject({ source: 'complaint', category: 'complaint', priority: 'medium', callbackDueAt: now + 72 * HOUR, callbackStatus: 'due' });
+    const t = await create({ source: 'complaint', complaintType: 'valid', title: 'Guard was rude at the gate', building: 'B2', reporter: 'Mr Zhang' });
+    expect(t).toMatchObject({ source: 'complaint', complaintType: 'valid', category: 'complaint', priority: 'medium', replyDueAt: now + 72 * HOUR, repliedAt: null, callbackDueAt: null, followUp: 'callback' });
+    const untyped = await call(DESK.name, { method: 'POST', url: '/api/tickets', payload: { source: 'complaint', title: 'x', building: 'B2' } });
+    expect(untyped.statusCode).toBe(400);
+    expect(untyped.json()).toMatchObject({ field: 'complaintType', message: expect.stringMatching(/^complaintType: a complaint needs its type/) });
+  });
+
+  it('records "lift stuck, people trapped" as a critical lift ticket with the safety deadlines', async () => {
+    now = T0;
+    const t = await create({ title: 'Lift stuck, people trapped', building: 'B1', category: 'lift', peopleTrapped: true, reporter: 'guard on duty' });
+    expect(t).toMatchObject({ category: 'lift', priority: 'critical', peopleTrapped: true, responseDueAt: T0 + 5 * MINUTE, followUp: 'callback' });
+    for (const action of ['acknowledge', 'start', 'resolve']) {
+      now += MINUTE;
+      await act(t.id, action, ENGINEER.name);
+    }
+    expect((await get(t.id)).callbackDueAt).toBe(now + 2 * DAY);
   });
 
   it('needs a category for a manual ticket, and a building, unit and device of the estate', async () => {
@@ -90,8 +107,9 @@ describe('acting on tickets', () => {
       ['assign', ADMIN, MINUTE, { userId: ENGINEER.id, comment: 'Wang is on duty' }, 'acknowledged'],
       ['start', ENGINEER, 20 * MINUTE, { comment: 'on site' }, 'in_progress'],
       ['resolve', ENGINEER, 2 * HOUR, { item: 'replaced trap seal', cost: 35.5, comment: 'seal perished' }, 'resolved'],
-      ['leak-test', ENGINEER, DAY, { leakTestAt: T0 + DAY, comment: '24 h test dry' }, 'resolved'],
-      ['callback', DESK, HOUR, { outcome: 'satisfied', comment: 'owner content' }, 'callback_done'],
+      ['quality-check', SUPERVISOR, HOUR, { result: 'pass', comment: 'checked under the sink' }, 'quality_checked'],
+      ['leak-test', ENGINEER, DAY, { leakTestAt: T0 + DAY, comment: '24 h test dry' }, 'quality_checked'],
+      ['callback', DESK, HOUR, { outcome: 'satisfied', satisfaction: 'satisfied', comment: 'owner content' }, 'callback_done'],
       ['close', DESK, MINUTE, { comment: 'filed' }, 'closed'],
       ['reopen', ENGINEER, DAY, { comment: 'drip is back' }, 'reopened'],
     ];
@@ -111,13 +129,14 @@ describe('acting on tickets', () => {
     expect(full.timeline.every((e: { byName: string | null }) => typeof e.byName === 'string' && e.byName.length > 0)).toBe(true);
     expect(full).toMatchObject({ reopenCount: 1, assigneeUserId: ENGINEER.id });
     expect(full.timeline[4].details).toMatchObject({ item: 'replaced trap seal', cost: 35.5 });
+    expect(full.timeline[7].details).toMatchObject({ outcome: 'satisfied', satisfaction: 'satisfied', method: 'phone' });
   });
 
   it('answers 409 naming the allowed actions for a transition the state does not allow', async () => {
     now = T0;
     const leak = await create({ title: 'Dripping riser', building: 'B1', category: 'water-leak' });
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-      ['start', {}, /cannot start in state open.*allowed now: acknowledge, assign/],
+      ['start', {}, /cannot start in state open.*allowed now: acknowledge, assign, escalate/],
       ['close', {}, /cannot close in state open/],
       ['callback', { outcome: 'satisfied' }, /cannot callback in state open/],
       ['leak-test', { leakTestAt: T0 }, /cannot leak-test in state open/],
@@ -130,10 +149,14 @@ describe('acting on tickets', () => {
     await act(leak.id, 'acknowledge', ENGINEER.name);
     await act(leak.id, 'start', ENGINEER.name);
     await act(leak.id, 'resolve', ENGINEER.name);
-    const early = await call(DESK.name, { method: 'POST', url: `/api/tickets/${leak.id}/callback`, payload: { outcome: 'satisfied' } });
+    const unchecked = await call(DESK.name, { method: 'POST', url: `/api/tickets/${leak.id}/callback`, payload: { outcome: 'satisfied', satisfaction: 'satisfied' } });
+    expect(unchecked.statusCode).toBe(409);
+    expect(unchecked.json().message).toMatch(/cannot callback in state resolved \(callback is allowed from quality_checked\)/);
+    await act(leak.id, 'quality-check', SUPERVISOR.name, { result: 'pass' });
+    const early = await call(DESK.name, { method: 'POST', url: `/api/tickets/${leak.id}/callback`, payload: { outcome: 'satisfied', satisfaction: 'satisfied' } });
     expect(early.statusCode).toBe(409);
     expect(early.json().message).toMatch(/after its leak test/);
-    expect((await get(leak.id)).timeline).toHaveLength(4);
+    expect((await get(leak.id)).timeline).toHaveLength(5);
   });
 
   it('answers 404 for a ticket that does not exist', async () => {
@@ -142,6 +165,25 @@ describe('acting on tickets', () => {
       expect(res.statusCode).toBe(404);
       expect(res.json().message).toMatch(/999999 does not exist/);
     }
+  });
+
+  it('an engineer cannot record the callback of a repair; whoever repaired it cannot either', async () => {
+    now = T0;
+    const t = await create({ title: 'Kitchen socket dead', building: 'B1', unit: 'B1-0101', category: 'electrical' });
+    for (const action of ['acknowledge', 'start']) await act(t.id, action, ENGINEER.name);
+    await act(t.id, 'resolve', ADMIN.name, { item: 'socket replaced' });
+    const ownCheck = await call(ADMIN.name, { method: 'POST', url: `/api/tickets/${t.id}/quality-check`, payload: { result: 'pass' } });
+    expect(ownCheck.statusCode).toBe(403);
+    await act(t.id, 'quality-check', SUPERVISOR.name, { result: 'pass' });
+    const payload = { outcome: 'satisfied', satisfaction: 'satisfied' };
+    const byEngineer = await call(ENGINEER.name, { method: 'POST', url: `/api/tickets/${t.id}/callback`, payload });
+    expect(byEngineer.statusCode).toBe(403);
+    expect(byEngineer.json().message).toMatch(/engineer may not do this/);
+    const byRepairer = await call(ADMIN.name, { method: 'POST', url: `/api/tickets/${t.id}/callback`, payload });
+    expect(byRepairer.statusCode).toBe(403);
+    expect(byRepairer.json().message).toMatch(/made by customer service, not by who repaired it/);
+    expect((await get(t.id)).state).toBe('quality_checked');
+    expect((await act(t.id, 'callback', DESK.name, payload)).ticket.state).toBe('callback_done');
   });
 
   it('writes nothing when an action is refused', async () => {
@@ -175,6 +217,13 @@ describe('malformed requests get 400 naming the field', () => {
     ['building is a number', 'POST', '/api/tickets', { title: 'x', building: 7, category: 'general' }, 'building'],
     ['callback without outcome', 'POST', '/api/tickets/{id}/callback', { comment: 'rang' }, 'outcome'],
     ['callback outcome unknown', 'POST', '/api/tickets/{id}/callback', { outcome: 'happy' }, 'outcome'],
+    ['callback satisfaction unknown', 'POST', '/api/tickets/{id}/callback', { outcome: 'satisfied', satisfaction: 'thrilled' }, 'satisfaction'],
+    ['reply without what was said', 'POST', '/api/tickets/{id}/reply', {}, 'comment'],
+    ['escalate without why', 'POST', '/api/tickets/{id}/escalate', { comment: '  ' }, 'comment'],
+    ['quality check without result', 'POST', '/api/tickets/{id}/quality-check', {}, 'result'],
+    ['unknown complaint type', 'POST', '/api/tickets', { title: 'x', building: 'B1', source: 'complaint', complaintType: 'rant' }, 'complaintType'],
+    ['people trapped not a boolean', 'POST', '/api/tickets', { title: 'x', building: 'B1', category: 'lift', peopleTrapped: 'yes' }, 'peopleTrapped'],
+    ['escalated level too high', 'GET', '/api/tickets?escalated=4', undefined, 'escalated'],
     ['leak test time as text', 'POST', '/api/tickets/{id}/leak-test', { leakTestAt: 'yesterday' }, 'leakTestAt'],
     ['negative cost', 'POST', '/api/tickets/{id}/resolve', { cost: -1 }, 'cost'],
     ['cost with more than 2 decimals', 'POST', '/api/tickets/{id}/resolve', { cost: 1.005 }, 'cost'],
@@ -243,7 +292,6 @@ describe('listing tickets', () => {
 describe('deadlines per category (domain rules 3 and 4)', () => {
   // [category, what to do after creation: [action, advance ms, body], callback due relative to creation]
   const rules: Array<[string, Record<string, unknown>, Array<[string, number, Record<string, unknown>]>, number, string]> = [
-    ['complaint: within 72 hours of the complaint', { source: 'complaint' }, [], 72 * HOUR, 'complaint'],
     [
       'leak repair: within 3 days after the leak test',
       { category: 'water-leak' },
@@ -278,6 +326,17 @@ describe('deadlines per category (domain rules 3 and 4)', () => {
       3 * HOUR + 2 * DAY,
       'general',
     ],
+    [
+      'complaint: the callback 2 days after the fix, the reply 72 hours after the complaint',
+      { source: 'complaint', complaintType: 'help' },
+      [
+        ['acknowledge', HOUR, {}],
+        ['start', HOUR, {}],
+        ['resolve', HOUR, {}],
+      ],
+      3 * HOUR + 2 * DAY,
+      'complaint',
+    ],
   ];
 
   it.each(rules)('%s', async (_name, body, actions, callbackDue, category) => {
@@ -293,6 +352,7 @@ describe('deadlines per category (domain rules 3 and 4)', () => {
     const after = await get(t.id);
     expect(after.callbackDueAt).toBe(start + callbackDue);
     expect(after.callbackStatus).toBe('due');
+    expect(after.replyDueAt).toBe(category === 'complaint' ? start + 72 * HOUR : null);
   });
 
   it('a resolved leak repair has no callback due until its leak test', async () => {
@@ -323,12 +383,14 @@ describe('overdue callbacks', () => {
   };
 
   it('shows in /api/tickets?overdue=true and in /metrics once the 2 days have passed, and leaves when the callback is made', async () => {
+    at = Date.parse('2025-03-03T10:00:00+08:00');
     const t = (await clean.as(DESK.name, { method: 'POST', url: '/api/tickets', payload: { title: 'Corridor light', building: 'B1', category: 'general' } })).json();
     for (const action of ['acknowledge', 'start', 'resolve']) {
       at += 10 * MINUTE;
       expect((await clean.as(ENGINEER.name, { method: 'POST', url: `/api/tickets/${t.id}/${action}`, payload: {} })).statusCode).toBe(200);
     }
     const resolvedAt = at;
+    expect((await clean.as(SUPERVISOR.name, { method: 'POST', url: `/api/tickets/${t.id}/quality-check`, payload: { result: 'pass' } })).statusCode).toBe(200);
     const overdueIds = async (flag: boolean) =>
       ((await clean.as(DESK.name, { url: `/api/tickets?overdue=${flag}` })).json().items as Array<{ id: number; overdue: string[] }>).map((x) => [x.id, x.overdue]);
 
@@ -345,7 +407,7 @@ describe('overdue callbacks', () => {
     expect(metrics).toMatch(/^fm_work_orders_open\{category="general"\} 1$/m);
 
     at += HOUR;
-    const callback = await clean.as(DESK.name, { method: 'POST', url: `/api/tickets/${t.id}/callback`, payload: { outcome: 'satisfied', comment: 'late, but content' } });
+    const callback = await clean.as(DESK.name, { method: 'POST', url: `/api/tickets/${t.id}/callback`, payload: { outcome: 'satisfied', satisfaction: 'basically-satisfied', comment: 'late, but content' } });
     expect(callback.json().event.details).toMatchObject({ onTime: false });
     expect(await overdueIds(true)).toEqual([]);
     expect(await overdueGauge('callback')).toBe(0);

@@ -14,7 +14,14 @@ import { waitFor } from './harness/ports.ts';
 
 const T0 = Date.parse('2024-11-23T02:00:00Z');
 
-const setup = () => workOrderFixture({ clock: () => T0, users: [{ id: 1, username: 'wang', role: 'engineer' }] });
+const setup = () =>
+  workOrderFixture({
+    clock: () => T0,
+    users: [
+      { id: 1, username: 'wang', role: 'engineer' },
+      { id: 2, username: 'zhao', role: 'engineering-supervisor' },
+    ],
+  });
 
 const fireAlarm = (at: number, over: Partial<AlarmInput> = {}): AlarmInput => ({
   deviceId: 'B1-FP-01',
@@ -28,10 +35,10 @@ const fireAlarm = (at: number, over: Partial<AlarmInput> = {}): AlarmInput => ({
   ...over,
 });
 
-async function closeSatisfied(service: WorkOrderService, id: number) {
-  for (const [action, payload] of [['acknowledge', {}], ['start', {}], ['resolve', {}], ['callback', { outcome: 'satisfied' }], ['close', {}]] as const) {
-    await service.act(id, action, 1, payload as never);
-  }
+/** Repaired by user 1, checked and verified by user 2 (an alarm's work order has no owner to call back). */
+async function closeVerified(service: WorkOrderService, id: number) {
+  const steps = [['acknowledge', 1, {}], ['start', 1, {}], ['resolve', 1, {}], ['quality-check', 2, { result: 'pass' }], ['verify', 2, { result: 'ok' }], ['close', 1, {}]] as const;
+  for (const [action, by, payload] of steps) await service.act(id, action, by, payload as never);
 }
 
 describe('raiseFromAlarm', () => {
@@ -78,7 +85,8 @@ describe('raiseFromAlarm', () => {
     const { service, queries } = ctx;
     const id = (await queries.list({ deviceId: 'B1-FP-01', state: 'in_progress' })).items[0]!.id;
     await service.act(id, 'resolve', 1, {});
-    await service.act(id, 'callback', 1, { outcome: 'satisfied' });
+    await service.act(id, 'quality-check', 2, { result: 'pass' });
+    await service.act(id, 'verify', 2, { result: 'ok' });
     await service.act(id, 'close', 1, {});
     const next = await service.raiseFromAlarm(fireAlarm(T0 + 3_000_000));
     expect(next.created).toBe(true);
@@ -86,7 +94,7 @@ describe('raiseFromAlarm', () => {
     expect(next.workOrder.id).not.toBe(id);
     await expect(service.act(id, 'reopen', 1, {})).rejects.toThrow(WorkOrderTransitionError);
     await expect(service.act(id, 'reopen', 1, {})).rejects.toThrow(new RegExp(`work order ${next.workOrder.id} is already open`));
-    await closeSatisfied(service, next.workOrder.id);
+    await closeVerified(service, next.workOrder.id);
     expect((await service.act(id, 'reopen', 1, {})).workOrder.state).toBe('reopened');
     expect((await service.raiseFromAlarm(fireAlarm(T0 + 4_000_000))).workOrder.id).toBe(id);
   });

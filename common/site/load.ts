@@ -122,6 +122,7 @@ interface RawSite {
   buildings: { id: string; name: string; type?: BuildingConfig['type']; units?: { id: string; floor?: number; area_m2?: number }[]; devices?: RawDevice[] }[];
   rules?: Record<string, unknown>;
   inspections?: unknown[];
+  workOrders?: Record<string, unknown>;
 }
 
 function normalise(raw: RawSite, file: string): SiteConfig {
@@ -214,6 +215,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
     devices: buildings.flatMap((b) => b.devices),
     rules: raw.rules ?? {},
     inspections: raw.inspections ?? [],
+    workOrders: raw.workOrders ?? {},
   };
 }
 

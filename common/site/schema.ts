@@ -104,5 +104,6 @@ export const siteSchema = {
     },
     rules: { type: 'object', description: 'rule overrides per device kind and device (server)' },
     inspections: { type: 'array', description: 'routine inspection schedules (server)' },
+    workOrders: { type: 'object', description: 'response-time standards, callbacks, escalation and the emergency team (server)' },
   },
 };

@@ -78,4 +78,6 @@ export interface SiteConfig extends ProtocolSections {
   devices: DeviceConfig[];
   rules: Record<string, unknown>;
   inspections: unknown[];
+  /** Work-order settings; the server checks them (server/work-orders/work-order-settings.ts). */
+  workOrders: Record<string, unknown>;
 }

@@ -1,25 +1,32 @@
 import type { Role, TicketAction } from './types.ts';
 
 /**
- * Who may take which action (docs/api.md, roles): engineers work tickets and alarms, the service
- * desk makes callbacks and closes (domain rule 3). The server decides; the dashboard shows only
- * the buttons a role may use. test/dashboard-permissions.test.ts holds this table to the server's routes.
+ * Who may take which action (docs/api.md, roles): engineering (engineers and their supervisor)
+ * works tickets, checks and verifies repairs and handles alarms; customer service (the service desk
+ * and its supervisor) replies to complaints and calls owners back (domain rule 3); the managers may
+ * do both; every member of staff may escalate and close. The server decides; the dashboard shows
+ * only the buttons a role may use. test/dashboard-permissions.test.ts holds this table to the server's routes.
  */
-const WORK: readonly Role[] = ['administrator', 'engineer'];
-const DESK: readonly Role[] = ['administrator', 'engineer', 'service-desk'];
+const ENGINEERING: readonly Role[] = ['administrator', 'engineer', 'engineering-supervisor', 'estate-manager', 'property-manager'];
+const CUSTOMER_SERVICE: readonly Role[] = ['administrator', 'service-desk', 'service-supervisor', 'estate-manager', 'property-manager'];
+const STAFF: readonly Role[] = ['administrator', 'engineer', 'engineering-supervisor', 'service-desk', 'service-supervisor', 'estate-manager', 'property-manager'];
 
 export const TICKET_ACTION_ROLES: Readonly<Record<TicketAction, readonly Role[]>> = {
-  acknowledge: WORK,
-  assign: WORK,
-  start: WORK,
-  resolve: WORK,
-  'leak-test': WORK,
-  callback: DESK,
-  close: DESK,
-  reopen: WORK,
+  acknowledge: ENGINEERING,
+  assign: ENGINEERING,
+  start: ENGINEERING,
+  resolve: ENGINEERING,
+  'leak-test': ENGINEERING,
+  'quality-check': ENGINEERING,
+  reply: CUSTOMER_SERVICE,
+  callback: CUSTOMER_SERVICE,
+  verify: ENGINEERING,
+  escalate: STAFF,
+  close: STAFF,
+  reopen: ENGINEERING,
 };
 
-export const ALARM_ACTION_ROLES = { acknowledge: WORK, shelve: WORK, unshelve: WORK } as const satisfies Record<string, readonly Role[]>;
+export const ALARM_ACTION_ROLES = { acknowledge: ENGINEERING, shelve: ENGINEERING, unshelve: ENGINEERING } as const satisfies Record<string, readonly Role[]>;
 
 /** The ticket's allowed actions (its state) that the user's role may take. */
 export function ticketActionsFor(role: Role, allowed: readonly TicketAction[]): TicketAction[] {

@@ -2,7 +2,7 @@
  * What the server sends (docs/sockets.md, docs/api.md), as the dashboard reads it. Fields a later
  * server may add (alarm suppression, flood summaries) are optional and rendered when present.
  */
-export type Role = 'administrator' | 'engineer' | 'service-desk' | 'viewer';
+export type Role = 'administrator' | 'engineer' | 'service-desk' | 'viewer' | 'service-supervisor' | 'engineering-supervisor' | 'estate-manager' | 'property-manager';
 
 export interface User {
   id: number;
@@ -108,8 +108,9 @@ export interface AlarmMessage {
   notify?: boolean;
 }
 
-export type TicketState = 'open' | 'acknowledged' | 'in_progress' | 'resolved' | 'callback_done' | 'closed' | 'reopened';
-export type TicketAction = 'acknowledge' | 'assign' | 'start' | 'resolve' | 'leak-test' | 'callback' | 'close' | 'reopen';
+export type TicketState = 'open' | 'acknowledged' | 'in_progress' | 'resolved' | 'quality_checked' | 'callback_done' | 'verified' | 'closed' | 'reopened';
+export type TicketAction = 'acknowledge' | 'assign' | 'start' | 'resolve' | 'leak-test' | 'quality-check' | 'reply' | 'callback' | 'verify' | 'escalate' | 'close' | 'reopen';
+export type DeadlineKind = 'response' | 'reply' | 'callback' | 'verification';
 
 export interface WorkOrder {
   id: number;
@@ -124,6 +125,9 @@ export interface WorkOrder {
   deviceId: string | null;
   ruleId: string | null;
   reporter: string | null;
+  peopleTrapped: boolean;
+  complaintType: 'valid' | 'help' | 'enquiry' | 'venting' | null;
+  followUp: 'callback' | 'verification';
   assigneeUserId: number | null;
   assigneeTeamId: number | null;
   createdAt: number;
@@ -131,19 +135,29 @@ export interface WorkOrder {
   acknowledgedAt: number | null;
   startedAt: number | null;
   resolvedAt: number | null;
+  resolvedBy: number | null;
   leakTestAt: number | null;
+  qualityCheckedAt: number | null;
+  qualityCheckedBy: number | null;
   callbackAt: number | null;
   callbackOutcome: 'satisfied' | 'problem' | null;
+  callbackAttempts: number;
+  satisfaction: 'satisfied' | 'basically-satisfied' | 'dissatisfied' | null;
+  verifiedAt: number | null;
   closedAt: number | null;
   reopenedAt: number | null;
   responseDueAt: number;
+  replyDueAt: number | null;
+  repliedAt: number | null;
   callbackDueAt: number | null;
   callbackStatus: string;
+  escalationLevel: 0 | 1 | 2 | 3;
+  escalatedAt: number | null;
   repairItem: string | null;
   cost: number | null;
   occurrences: number;
   reopenCount: number;
-  overdue: ('response' | 'callback')[];
+  overdue: DeadlineKind[];
   allowedActions: TicketAction[];
 }
 

@@ -1,6 +1,6 @@
 import type { DeviceKind } from '../../common/reading.ts';
 
-export const ALARM_CATEGORIES = ['fire-safety', 'water-leak', 'electrical', 'access-security', 'general'] as const;
+export const ALARM_CATEGORIES = ['fire-safety', 'lift', 'access-security', 'water-leak', 'water-supply', 'electrical', 'general'] as const;
 export type AlarmCategory = (typeof ALARM_CATEGORIES)[number];
 
 export const ALARM_SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;

@@ -7,6 +7,10 @@ export const DEMO_USERS: ReadonlyArray<{ username: string; displayName: string; 
   { username: 'demo-engineer', displayName: 'Demo Engineer 演示工程师', role: 'engineer' },
   { username: 'demo-desk', displayName: 'Demo Service Desk 演示客服', role: 'service-desk' },
   { username: 'demo-viewer', displayName: 'Demo Viewer 演示访客', role: 'viewer' },
+  { username: 'demo-cs-supervisor', displayName: 'Demo Customer-Service Supervisor 演示客服部主管', role: 'service-supervisor' },
+  { username: 'demo-eng-supervisor', displayName: 'Demo Engineering Supervisor 演示工程部主管', role: 'engineering-supervisor' },
+  { username: 'demo-manager', displayName: 'Demo Estate Manager 演示项目经理', role: 'estate-manager' },
+  { username: 'demo-property-manager', displayName: 'Demo Property Manager 演示物业经理', role: 'property-manager' },
 ];
 
 const DEMO_NAMES = new Set(DEMO_USERS.map((u) => u.username.toLowerCase()));

@@ -116,7 +116,7 @@ function tokenOf(socket: Socket): string | undefined {
 /**
  * The dashboard's live feed (docs/sockets.md): login by token, a snapshot on connect, then deltas
  * per building room: `building:status`, `device:state` (coalesced per device), `alarm:raised`,
- * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `inspection:due`.
+ * `alarm:updated`, `alarm:cleared`, `ticket:created`, `ticket:changed`, `ticket:escalated`, `inspection:due`.
  * A socket whose session ends (logout, revoked, expired) gets `session:expired` and is disconnected.
  */
 export class DashboardSockets {
@@ -319,11 +319,17 @@ export class DashboardSockets {
     this.ticketChanges++;
     this.counters.ticketDeltas++;
     const name = event.action === 'raise' || event.action === 'create' ? 'ticket:created' : 'ticket:changed';
-    const critical = workOrder.priority === 'critical' && workOrder.source === 'alarm';
+    // Critical work orders (from critical alarms, people trapped in a lift) reach every dashboard.
+    const critical = workOrder.priority === 'critical';
     const room = critical || !this.buildingIds.has(workOrder.building) ? ALL_DASHBOARDS : buildingRoom(workOrder.building);
     const message = { ticket: workOrder, event, critical };
     this.io.to(room).except(VIEWERS).emit(name, message);
     this.io.to(viewerRoom(room)).emit(name, withoutPersonalData(message));
+    if (event.action === 'escalate') {
+      const escalated = { ...message, level: event.details.level, role: event.details.role, reason: event.details.reason };
+      this.io.to(room).except(VIEWERS).emit('ticket:escalated', escalated);
+      this.io.to(viewerRoom(room)).emit('ticket:escalated', withoutPersonalData(escalated));
+    }
   }
 
   private flushDevices(batch: Map<string, string>): void {

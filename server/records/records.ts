@@ -1,4 +1,5 @@
 import { AlarmRepository } from './alarm-repository.ts';
+import { NotificationRepository } from './notification-repository.ts';
 import type { RecordsClient } from './records-client.ts';
 import { SessionRepository } from './session-repository.ts';
 import { UserRepository } from './user-repository.ts';
@@ -11,6 +12,7 @@ export interface Records {
   alarms: AlarmRepository;
   users: UserRepository;
   sessions: SessionRepository;
+  notifications: NotificationRepository;
 }
 
 export function recordsOver(client: RecordsClient): Records {
@@ -20,5 +22,6 @@ export function recordsOver(client: RecordsClient): Records {
     alarms: new AlarmRepository(client),
     users: new UserRepository(client),
     sessions: new SessionRepository(client),
+    notifications: new NotificationRepository(client),
   };
 }

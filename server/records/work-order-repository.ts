@@ -1,8 +1,12 @@
-import { AWAITING_RESPONSE, CALLBACK_MADE } from '../work-orders/deadlines.ts';
+import { AWAITING_RESPONSE, FOLLOW_UP_MADE } from '../work-orders/deadlines.ts';
 import { WorkOrderNotFoundError } from '../work-orders/errors.ts';
+import type { Notice } from '../work-orders/notices.ts';
 import type { ActionFacts, Creation, Decision, ReferenceFacts, References } from '../work-orders/work-order-actions.ts';
 import type {
-  CallbackOutcome,
+  CallbackFinding,
+  ComplaintType,
+  EscalationLevel,
+  FollowUp,
   NewWorkOrderEvent,
   NewWorkOrderRecord,
   TimelineAction,
@@ -11,6 +15,7 @@ import type {
   WorkOrderFilter,
   WorkOrderPriority,
   WorkOrderRecord,
+  Satisfaction,
   WorkOrderSource,
   WorkOrderState,
 } from '../work-orders/types.ts';
@@ -41,7 +46,7 @@ interface WorkOrderRow {
   resolved_at: number | null;
   leak_test_at: number | null;
   callback_at: number | null;
-  callback_outcome: CallbackOutcome | null;
+  callback_outcome: CallbackFinding | null;
   closed_at: number | null;
   reopened_at: number | null;
   response_due_at: number;
@@ -51,6 +56,22 @@ interface WorkOrderRow {
   occurrences: number;
   last_occurrence_at: number;
   reopen_count: number;
+  people_trapped: number;
+  complaint_type: ComplaintType | null;
+  follow_up: FollowUp;
+  resolved_by: number | null;
+  quality_checked_at: number | null;
+  quality_checked_by: number | null;
+  callback_attempts: number;
+  satisfaction: Satisfaction | null;
+  verified_at: number | null;
+  reply_due_at: number | null;
+  replied_at: number | null;
+  escalation_level: EscalationLevel;
+  escalated_at: number | null;
+  response_escalated_for: number | null;
+  reply_escalated_for: number | null;
+  callback_escalated_for: number | null;
 }
 
 interface WorkOrderEventRow {
@@ -99,6 +120,22 @@ const COLUMNS = {
   occurrences: 'occurrences',
   lastOccurrenceAt: 'last_occurrence_at',
   reopenCount: 'reopen_count',
+  peopleTrapped: 'people_trapped',
+  complaintType: 'complaint_type',
+  followUp: 'follow_up',
+  resolvedBy: 'resolved_by',
+  qualityCheckedAt: 'quality_checked_at',
+  qualityCheckedBy: 'quality_checked_by',
+  callbackAttempts: 'callback_attempts',
+  satisfaction: 'satisfaction',
+  verifiedAt: 'verified_at',
+  replyDueAt: 'reply_due_at',
+  repliedAt: 'replied_at',
+  escalationLevel: 'escalation_level',
+  escalatedAt: 'escalated_at',
+  responseEscalatedFor: 'response_escalated_for',
+  replyEscalatedFor: 'reply_escalated_for',
+  callbackEscalatedFor: 'callback_escalated_for',
 } as const satisfies { [K in keyof NewWorkOrderRecord]-?: keyof WorkOrderRow };
 
 type Field = keyof typeof COLUMNS;
@@ -125,32 +162,61 @@ const CHANGEABLE: readonly Field[] = [
   'occurrences',
   'lastOccurrenceAt',
   'reopenCount',
+  'resolvedBy',
+  'qualityCheckedAt',
+  'qualityCheckedBy',
+  'callbackAttempts',
+  'satisfaction',
+  'verifiedAt',
+  'repliedAt',
+  'escalationLevel',
+  'escalatedAt',
+  'responseEscalatedFor',
+  'replyEscalatedFor',
+  'callbackEscalatedFor',
 ];
+
+/** Stored as integers 0/1 in every dialect. */
+const FLAGS: readonly Field[] = ['peopleTrapped'];
 
 const INSERT_SQL = `INSERT INTO work_orders (${FIELDS.map((f) => COLUMNS[f]).join(', ')}) VALUES (${placeholders(FIELDS)}) RETURNING *`;
 const UPDATE_SQL = `UPDATE work_orders SET ${CHANGEABLE.map((f) => `${COLUMNS[f]} = ?`).join(', ')} WHERE id = ? RETURNING *`;
 const INSERT_EVENT_SQL =
   'INSERT INTO work_order_events (work_order_id, at, by_user_id, action, from_state, to_state, comment, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *';
+const INSERT_NOTIFICATION_SQL = 'INSERT INTO notifications (work_order_id, event_id, kind, details, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)';
 const OPEN_FOR_ALARM_SQL = "SELECT * FROM work_orders WHERE device_id = ? AND rule_id = ? AND state <> 'closed'";
 
 /** The overdue conditions of docs/work-orders.md as SQL, with their parameters (now last). */
 function responseOverdue(now: number): [string, SqlValue[]] {
   return [`(state IN (${placeholders(AWAITING_RESPONSE)}) AND response_due_at < ?)`, [...AWAITING_RESPONSE, now]];
 }
-function callbackOverdue(now: number): [string, SqlValue[]] {
-  return [`(state NOT IN (${placeholders(CALLBACK_MADE)}) AND callback_due_at IS NOT NULL AND callback_due_at < ?)`, [...CALLBACK_MADE, now]];
+function replyOverdue(now: number): [string, SqlValue[]] {
+  return ["(reply_due_at IS NOT NULL AND replied_at IS NULL AND state <> 'closed' AND reply_due_at < ?)", [now]];
+}
+function followUpOverdue(now: number, followUp?: FollowUp): [string, SqlValue[]] {
+  const which = followUp === undefined ? '' : ' AND follow_up = ?';
+  return [
+    `(state NOT IN (${placeholders(FOLLOW_UP_MADE)}) AND callback_due_at IS NOT NULL AND callback_due_at < ?${which})`,
+    [...FOLLOW_UP_MADE, now, ...(followUp === undefined ? [] : [followUp])],
+  ];
 }
 function overdue(now: number): [string, SqlValue[]] {
-  const [r, rp] = responseOverdue(now);
-  const [c, cp] = callbackOverdue(now);
-  return [`(${r} OR ${c})`, [...rp, ...cp]];
+  const parts = [responseOverdue(now), replyOverdue(now), followUpOverdue(now)];
+  return [`(${parts.map(([sql]) => sql).join(' OR ')})`, parts.flatMap(([, p]) => p)];
 }
 
 function toRecord(r: WorkOrderRow): WorkOrderRecord {
   const record = { id: r.id } as WorkOrderRecord;
   const target = record as unknown as Record<Field, unknown>;
   for (const f of FIELDS) target[f] = r[COLUMNS[f]];
+  for (const f of FLAGS) target[f] = Boolean(target[f]);
   return record;
+}
+
+/** A field as a parameter: flags as 0/1. */
+function value(record: NewWorkOrderRecord, f: Field): SqlValue {
+  const v = record[f];
+  return typeof v === 'boolean' ? (v ? 1 : 0) : (v as SqlValue);
 }
 
 function toEvent(r: WorkOrderEventRow): WorkOrderEvent {
@@ -167,10 +233,21 @@ function toEvent(r: WorkOrderEventRow): WorkOrderEvent {
   };
 }
 
-/** A committed change: the work order as stored and the timeline entry that records it. */
+/** The timeline entries a month's statistics count. */
+const MONTH_ACTIONS = ['quality-check', 'callback', 'verify', 'escalate'] as const;
+
+export interface MonthFacts {
+  workOrders: WorkOrderRecord[];
+  events: WorkOrderEvent[];
+  acknowledgements: WorkOrderEvent[];
+}
+
+/** A committed change: the work order as stored and the timeline entries that record it, its own first. */
 export interface StoredChange {
   record: WorkOrderRecord;
   event: WorkOrderEvent;
+  /** Entries the change recorded after its own (paging, an escalation it caused). */
+  also: WorkOrderEvent[];
 }
 
 export interface WorkOrderCountRows {
@@ -178,8 +255,11 @@ export interface WorkOrderCountRows {
   /** Not closed, per category. */
   openByCategory: Array<{ category: WorkOrderCategory; n: number }>;
   responseOverdue: number;
+  replyOverdue: number;
   callbackOverdue: number;
+  verificationOverdue: number;
   leakTestPending: number;
+  escalated: Array<{ level: number; n: number }>;
 }
 
 /**
@@ -193,8 +273,7 @@ export class WorkOrderRepository {
   /** Stores a new work order and its first timeline entry once `decide` has seen who exists. */
   async create(refs: References, decide: (facts: ReferenceFacts) => Creation): Promise<StoredChange> {
     return this.client.transaction(async (tx) => {
-      const { record, event } = decide(await referenceFacts(tx, refs));
-      return insert(tx, record, event);
+      return insert(tx, decide(await referenceFacts(tx, refs)));
     });
   }
 
@@ -214,9 +293,26 @@ export class WorkOrderRepository {
         ]);
         facts.openForSameAlarm = first(other)?.id ?? null;
       }
-      const { next, event } = decide(current, facts);
-      return update(tx, next, event);
+      return update(tx, decide(current, facts));
     });
+  }
+
+  /**
+   * The escalations owed at `now`: each work order past a deadline is read again (locked) and
+   * `decide` says whether it owes one; those that do are written, each in its own transaction.
+   */
+  async escalate(now: number, decide: (current: WorkOrderRecord) => Decision | undefined): Promise<StoredChange[]> {
+    const [sql, params] = overdue(now);
+    const ids = await this.client.query<{ id: number }>(`SELECT id FROM work_orders WHERE ${sql} ORDER BY id`, params);
+    const changes: StoredChange[] = [];
+    for (const { id } of ids) {
+      const change = await this.client.transaction(async (tx) => {
+        const decision = decide(await lock(tx, id));
+        return decision && update(tx, decision);
+      });
+      if (change) changes.push(change);
+    }
+    return changes;
   }
 
   /**
@@ -233,8 +329,8 @@ export class WorkOrderRepository {
       this.client.transaction(async (tx) => {
         const row = first(await tx.query<WorkOrderRow>(OPEN_FOR_ALARM_SQL, [deviceId, ruleId], { forUpdate: true }));
         const outcome = decide(row && toRecord(row));
-        if (outcome.created) return { ...(await insert(tx, outcome.record, outcome.event)), created: true };
-        return { ...(await update(tx, outcome.next, outcome.event)), created: false };
+        if (outcome.created) return { ...(await insert(tx, outcome)), created: true };
+        return { ...(await update(tx, outcome)), created: false };
       });
     try {
       return await attempt();
@@ -242,6 +338,12 @@ export class WorkOrderRepository {
       if (!(err instanceof UniqueViolationError)) throw err;
       return attempt();
     }
+  }
+
+  /** Work orders by id, in id order; unknown ids are left out. */
+  async byIds(ids: readonly number[]): Promise<WorkOrderRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.client.query<WorkOrderRow>(`SELECT * FROM work_orders WHERE id IN (${placeholders(ids)}) ORDER BY id`, [...ids])).map(toRecord);
   }
 
   /** A work order and its timeline, read together. */
@@ -271,6 +373,10 @@ export class WorkOrderRepository {
       where.push(`${column} = ?`);
       params.push(value);
     }
+    if (filter.escalatedTo !== undefined) {
+      where.push('escalation_level >= ?');
+      params.push(filter.escalatedTo);
+    }
     if (filter.overdue !== undefined) {
       const [sql, p] = overdue(now);
       where.push(filter.overdue ? sql : `NOT ${sql}`);
@@ -292,14 +398,41 @@ export class WorkOrderRepository {
     return (await this.client.query<WorkOrderRow>(`SELECT * FROM work_orders WHERE ${sql}`, params)).map(toRecord);
   }
 
+  /**
+   * What a month's statistics are counted from: the work orders created in it or in the 30 days
+   * before (recurring problems), those with a reply or callback due in it or a timeline entry in it;
+   * the entries of [from, to) that count; and the acknowledgements of the work orders created in it.
+   */
+  async monthFacts(from: number, to: number, recurringMs: number): Promise<MonthFacts> {
+    return this.client.transaction(async (tx) => {
+      const rows = await tx.query<WorkOrderRow>(
+        `SELECT * FROM work_orders WHERE created_at < ? AND (created_at >= ? OR (callback_due_at >= ? AND callback_due_at < ?) OR (reply_due_at >= ? AND reply_due_at < ?)
+           OR id IN (SELECT work_order_id FROM work_order_events WHERE at >= ? AND at < ?)) ORDER BY id`,
+        [to, from - recurringMs, from, to, from, to, from, to],
+      );
+      const events = await tx.query<WorkOrderEventRow>(
+        `SELECT * FROM work_order_events WHERE at >= ? AND at < ? AND action IN (${placeholders(MONTH_ACTIONS)}) ORDER BY id`,
+        [from, to, ...MONTH_ACTIONS],
+      );
+      const acknowledgements = await tx.query<WorkOrderEventRow>(
+        "SELECT e.* FROM work_order_events e JOIN work_orders w ON w.id = e.work_order_id WHERE w.created_at >= ? AND w.created_at < ? AND e.action = 'acknowledge' ORDER BY e.id",
+        [from, to],
+      );
+      return { workOrders: rows.map(toRecord), events: events.map(toEvent), acknowledgements: acknowledgements.map(toEvent) };
+    });
+  }
+
   async counts(now: number): Promise<WorkOrderCountRows> {
     const count = async ([sql, params]: [string, SqlValue[]]) => (await this.client.query<{ n: number }>(`SELECT COUNT(*) AS n FROM work_orders WHERE ${sql}`, params))[0]!.n;
     return {
       byState: await this.client.query('SELECT state, COUNT(*) AS n FROM work_orders GROUP BY state'),
       openByCategory: await this.client.query("SELECT category, COUNT(*) AS n FROM work_orders WHERE state <> 'closed' GROUP BY category"),
       responseOverdue: await count(responseOverdue(now)),
-      callbackOverdue: await count(callbackOverdue(now)),
-      leakTestPending: await count(["state = 'resolved' AND category = 'water-leak' AND leak_test_at IS NULL", []]),
+      replyOverdue: await count(replyOverdue(now)),
+      callbackOverdue: await count(followUpOverdue(now, 'callback')),
+      verificationOverdue: await count(followUpOverdue(now, 'verification')),
+      leakTestPending: await count(["state IN ('resolved', 'quality_checked') AND category = 'water-leak' AND leak_test_at IS NULL", []]),
+      escalated: await this.client.query("SELECT escalation_level AS level, COUNT(*) AS n FROM work_orders WHERE state <> 'closed' AND escalation_level > 0 GROUP BY escalation_level"),
     };
   }
 }
@@ -323,17 +456,31 @@ async function referenceFacts(tx: SqlRunner, refs: References): Promise<Referenc
   return { users: await ids('users', refs.users), teams: await ids('teams', refs.teams) };
 }
 
-async function insert(tx: SqlRunner, record: NewWorkOrderRecord, event: NewWorkOrderEvent): Promise<StoredChange> {
+async function insert(tx: SqlRunner, { record, event, also = [], notices = [] }: Creation): Promise<StoredChange> {
   const [row] = await tx.query<WorkOrderRow>(
     INSERT_SQL,
-    FIELDS.map((f) => record[f]),
+    FIELDS.map((f) => value(record, f)),
   );
-  return { record: toRecord(row!), event: await append(tx, row!.id, event) };
+  return appendAll(tx, toRecord(row!), event, also, notices);
 }
 
-async function update(tx: SqlRunner, next: WorkOrderRecord, event: NewWorkOrderEvent): Promise<StoredChange> {
-  const [row] = await tx.query<WorkOrderRow>(UPDATE_SQL, [...CHANGEABLE.map((f) => next[f]), next.id]);
-  return { record: toRecord(row!), event: await append(tx, next.id, event) };
+async function update(tx: SqlRunner, { next, event, also = [], notices = [] }: Decision): Promise<StoredChange> {
+  const [row] = await tx.query<WorkOrderRow>(UPDATE_SQL, [...CHANGEABLE.map((f) => value(next, f)), next.id]);
+  return appendAll(tx, toRecord(row!), event, also, notices);
+}
+
+/** The change's timeline entries, then its notices, each linked to the entry that records it. */
+async function appendAll(tx: SqlRunner, record: WorkOrderRecord, first: NewWorkOrderEvent, also: NewWorkOrderEvent[], notices: Notice[]): Promise<StoredChange> {
+  const event = await append(tx, record.id, first);
+  const rest: WorkOrderEvent[] = [];
+  for (const e of also) rest.push(await append(tx, record.id, e));
+  for (const notice of notices) {
+    const action = notice.kind === 'escalation' ? 'escalate' : 'page';
+    const linked = [event, ...rest].find((e) => e.action === action);
+    const at = linked?.at ?? record.updatedAt;
+    await tx.run(INSERT_NOTIFICATION_SQL, [record.id, linked?.id ?? null, notice.kind, JSON.stringify(notice.details), at, at]);
+  }
+  return { record, event, also: rest };
 }
 
 async function append(tx: SqlRunner, workOrderId: number, e: NewWorkOrderEvent): Promise<WorkOrderEvent> {

@@ -17,7 +17,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const readingsIn = m.gauge('fm_readings_received_total', 'Readings received from the gateways (upstream state messages)');
   const alarmsActive = m.gauge('fm_alarms_active', 'Active alarms (condition in alarm) per severity');
   const open = m.gauge('fm_work_orders_open', 'Work orders not closed, per category');
-  const overdue = m.gauge('fm_work_orders_overdue', 'Work orders past a deadline now, per kind of deadline (response, callback)');
+  const overdue = m.gauge('fm_work_orders_overdue', 'Work orders past a deadline now, per kind of deadline (response, reply, callback, verification)');
+  const escalated = m.gauge('fm_work_orders_escalated', 'Work orders not closed that were escalated, per level reached (1 supervisor, 2 estate manager, 3 property manager)');
   const byState = m.gauge('fm_work_orders', 'Work orders per state');
   const leakTests = m.gauge('fm_work_orders_leak_test_pending', 'Resolved leak repairs waiting for their leak test');
   const storeUp = m.gauge('fm_reading_store_up', '1 when the reading store answers');
@@ -37,6 +38,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for (const [kind, n] of Object.entries(counts.overdue)) overdue.set(n, { kind });
       for (const [state, n] of Object.entries(counts.byState)) byState.set(n, { state });
       leakTests.set(counts.leakTestPending);
+      for (const [level, n] of Object.entries(counts.escalated)) escalated.set(n, { level });
       const health = await checkHealth(app);
       storeUp.set(health.checks.store.ok ? 1 : 0, { backend: health.checks.store.backend });
       databaseUp.set(health.checks.database.ok ? 1 : 0);

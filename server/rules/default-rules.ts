@@ -1,19 +1,24 @@
+import { alarmTitle } from '../../common/i18n/labels.ts';
 import type { DeviceKind } from '../../common/reading.ts';
-import type { AlarmSeverity } from '../alarms/alarm.ts';
+import type { AlarmCategory, AlarmSeverity } from '../alarms/alarm.ts';
 import type { Rule } from './rule-types.ts';
 
-const offline = (afterMs: number | null, severity: AlarmSeverity): Rule => ({
+// Categories decide the response standard and the callback rule of the work order an alarm opens;
+// docs/rules.md gives the reason for each. Titles come from the label catalogue (common/i18n).
+
+const offline = (afterMs: number | null, category: AlarmCategory, severity: AlarmSeverity): Rule => ({
   id: 'device-offline',
   type: 'offline',
   afterMs,
-  category: 'general',
+  category,
   severity,
   enabled: true,
-  title: { en: '{deviceName} is not reporting', zh: '{deviceName} 设备离线' },
+  title: alarmTitle('device-offline'),
 });
-const polledOffline = (afterMs: number): Rule => offline(afterMs, 'medium');
-// Event-only devices have no heartbeat: they go offline only with their gateway.
-const eventOffline = offline(null, 'high');
+const polledOffline = (afterMs: number, category: AlarmCategory = 'general'): Rule => offline(afterMs, category, 'medium');
+// Event-only devices have no heartbeat: they go offline only with their gateway. A fire panel,
+// a door controller or an emergency button that cannot report is a safety facility out of service.
+const eventOffline = (category: AlarmCategory): Rule => offline(null, category, 'high');
 
 const meterBackwards = (metric: string): Rule => ({
   id: 'meter-backwards',
@@ -24,7 +29,7 @@ const meterBackwards = (metric: string): Rule => ({
   category: 'general',
   severity: 'medium',
   enabled: true,
-  title: { en: '{deviceName} counter went backwards (meter fault)', zh: '{deviceName} 读数倒走（表计故障）' },
+  title: alarmTitle('meter-backwards'),
 });
 
 /** Rules every device of a kind gets unless the site file overrides them (`rules.kinds`, `rules.devices`). */
@@ -39,10 +44,10 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       forMs: 30_000,
       offDelayMs: 10_000,
       deadband: 50,
-      category: 'general',
+      category: 'water-supply',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} level low: {value} mm (limit {limit} mm)', zh: '{deviceName} 水位过低：{value} mm（下限 {limit} mm）' },
+      title: alarmTitle('tank-level-low'),
     },
     {
       id: 'tank-level-high',
@@ -53,12 +58,12 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       forMs: 30_000,
       offDelayMs: 10_000,
       deadband: 50,
-      category: 'water-leak',
+      category: 'water-supply',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} level high, overflow risk: {value} mm (limit {limit} mm)', zh: '{deviceName} 水位过高，有溢流风险：{value} mm（上限 {limit} mm）' },
+      title: alarmTitle('tank-level-high'),
     },
-    polledOffline(60_000),
+    polledOffline(60_000, 'water-supply'),
   ],
   'meter-water': [
     {
@@ -71,7 +76,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'water-leak',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} possible leak: {value} m³ in the last hour (limit {limit} m³)', zh: '{deviceName} 疑似漏水：近一小时用水 {value} m³（上限 {limit} m³）' },
+      title: alarmTitle('water-leak'),
     },
     meterBackwards('volume_m3'),
     polledOffline(60_000),
@@ -87,7 +92,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'electrical',
       severity: 'medium',
       enabled: true,
-      title: { en: '{deviceName} abnormal consumption: {value} kWh in the last hour (limit {limit} kWh)', zh: '{deviceName} 用电异常：近一小时 {value} kWh（上限 {limit} kWh）' },
+      title: alarmTitle('electric-overuse'),
     },
     // GB/T 12325: 220 V single-phase supply within +7 % / −10 %.
     {
@@ -102,7 +107,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'electrical',
       severity: 'medium',
       enabled: true,
-      title: { en: '{deviceName} over-voltage: {value} V (limit {limit} V)', zh: '{deviceName} 电压过高：{value} V（上限 {limit} V）' },
+      title: alarmTitle('voltage-high'),
     },
     {
       id: 'voltage-low',
@@ -116,7 +121,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'electrical',
       severity: 'medium',
       enabled: true,
-      title: { en: '{deviceName} under-voltage: {value} V (limit {limit} V)', zh: '{deviceName} 电压过低：{value} V（下限 {limit} V）' },
+      title: alarmTitle('voltage-low'),
     },
     meterBackwards('energy_kwh'),
     polledOffline(60_000),
@@ -132,7 +137,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'fire-safety',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} abnormal gas flow: {value} m³ in the last hour (limit {limit} m³)', zh: '{deviceName} 燃气用量异常：近一小时 {value} m³（上限 {limit} m³）' },
+      title: alarmTitle('gas-overuse'),
     },
     meterBackwards('volume_m3'),
     polledOffline(60_000),
@@ -147,7 +152,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'fire-safety',
       severity: 'critical',
       enabled: true,
-      title: { en: 'FIRE ALARM {building} zone {instance}', zh: '火警 {building} 报警区域 {instance}' },
+      title: alarmTitle('fire-zone-alarm'),
     },
     {
       id: 'fire-panel-fault',
@@ -158,9 +163,9 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'fire-safety',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} fault {instance}', zh: '{deviceName} 故障 {instance}' },
+      title: alarmTitle('fire-panel-fault'),
     },
-    eventOffline,
+    eventOffline('fire-safety'),
   ],
   door: [
     {
@@ -171,7 +176,7 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'access-security',
       severity: 'high',
       enabled: true,
-      title: { en: '{deviceName} forced open', zh: '{deviceName} 被强行打开' },
+      title: alarmTitle('door-forced'),
     },
     {
       id: 'door-held-open',
@@ -181,9 +186,9 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'access-security',
       severity: 'medium',
       enabled: true,
-      title: { en: '{deviceName} held open', zh: '{deviceName} 长时间未关' },
+      title: alarmTitle('door-held-open'),
     },
-    eventOffline,
+    eventOffline('access-security'),
   ],
   'emergency-button': [
     {
@@ -194,8 +199,8 @@ export const DEFAULT_RULES: Record<DeviceKind, Rule[]> = {
       category: 'access-security',
       severity: 'critical',
       enabled: true,
-      title: { en: 'EMERGENCY CALL {deviceName}', zh: '紧急呼叫 {deviceName}' },
+      title: alarmTitle('emergency-call'),
     },
-    eventOffline,
+    eventOffline('access-security'),
   ],
 };

@@ -33,8 +33,19 @@ export class WorkOrderTransitionError extends WorkOrderError {
   }
 }
 
-/** The input names something that does not exist or a value that makes no sense. */
+/** The input names something that does not exist or a value that makes no sense; `field` is the one a message starts with (`retryAt: …`). */
 export class WorkOrderInputError extends WorkOrderError {
   override name = 'WorkOrderInputError';
   override readonly statusCode = 400;
+  readonly field: string | undefined;
+  constructor(message: string) {
+    super(message);
+    this.field = /^([A-Za-z]+): /.exec(message)?.[1];
+  }
+}
+
+/** The user may act on work orders but not on this one in this way (a repairer checking or calling back their own repair). */
+export class WorkOrderPermissionError extends WorkOrderError {
+  override name = 'WorkOrderPermissionError';
+  override readonly statusCode = 403;
 }

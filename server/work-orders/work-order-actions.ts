@@ -1,18 +1,24 @@
-import { callbackDeadline, responseDueAt, type DeadlineRules } from './deadlines.ts';
-import { WorkOrderInputError, WorkOrderTransitionError } from './errors.ts';
-import { allowedActions, guardReason, nextState, statesAllowing } from './transitions.ts';
-import type {
-  ActionPayloads,
-  AlarmInput,
-  CreateWorkOrderInput,
-  NewWorkOrderEvent,
-  NewWorkOrderRecord,
-  WorkOrderAction,
-  WorkOrderRecord,
+import { withinWindow } from './callback-window.ts';
+import { DAY_MS, callbackDeadline, replyDueAt, responseDueAt, type DeadlineRules } from './deadlines.ts';
+import { WorkOrderInputError, WorkOrderPermissionError, WorkOrderTransitionError } from './errors.ts';
+import { escalationRole, markEscalated, nextLevel, owedEscalations, reasonOf } from './escalation.ts';
+import type { Notice } from './notices.ts';
+import { allowedActions, guardReason, nextState, statesAllowing, type ActionOutcome } from './transitions.ts';
+import {
+  followUpOf,
+  type ActionPayloads,
+  type AlarmInput,
+  type CreateWorkOrderInput,
+  type EscalationReason,
+  type MissedDeadline,
+  type NewWorkOrderEvent,
+  type NewWorkOrderRecord,
+  type WorkOrderAction,
+  type WorkOrderRecord,
 } from './types.ts';
 import { transitionFacts } from './work-order-view.ts';
 
-// Pure functions: what a change does to a work order and which timeline entry records it. The
+// Pure functions: what a change does to a work order and which timeline entries record it. The
 // records layer reads the work order and the facts, calls one of these, and writes the result
 // in the same transaction.
 
@@ -42,14 +48,27 @@ export interface ActionCommand<A extends WorkOrderAction = WorkOrderAction> {
   now: number;
 }
 
+/** What the decisions need besides the work order: the estate's deadline rules, and whether anyone is paged. */
+export interface DecisionContext {
+  rules: DeadlineRules;
+  /** The estate has an emergency team (突发事件应急小组) to page on critical work orders. */
+  emergencyTeam: boolean;
+}
+
 export interface Decision {
   next: WorkOrderRecord;
   event: NewWorkOrderEvent;
+  /** Entries the change records after its own, in order (an escalation it causes). */
+  also?: NewWorkOrderEvent[];
+  /** Who else is told, through the webhook. */
+  notices?: Notice[];
 }
 
 export interface Creation {
   record: NewWorkOrderRecord;
   event: NewWorkOrderEvent;
+  also?: NewWorkOrderEvent[];
+  notices?: Notice[];
 }
 
 /** Trimmed text, or null when absent or blank. */
@@ -58,23 +77,24 @@ export function clean(value: string | undefined | null): string | null {
   return t ? t : null;
 }
 
-/** Response and callback due times of a work order in its current cycle. */
+/** Response, reply and callback due times of a work order in its current cycle. */
 export function deadlinesOf(
-  r: Pick<WorkOrderRecord, 'category' | 'priority' | 'createdAt' | 'reopenedAt' | 'resolvedAt' | 'leakTestAt'>,
+  r: Pick<WorkOrderRecord, 'source' | 'category' | 'priority' | 'followUp' | 'createdAt' | 'reopenedAt' | 'resolvedAt' | 'leakTestAt'>,
   rules: DeadlineRules,
 ): Pick<WorkOrderRecord, 'responseDueAt' | 'callbackDueAt'> {
   const callback = callbackDeadline(r, rules);
   return { responseDueAt: responseDueAt(r, rules), callbackDueAt: callback.status === 'due' ? callback.dueAt : null };
 }
 
-function draft(
-  fields: Pick<NewWorkOrderRecord, 'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'reporter' | 'createdBy'>,
-  createdAt: number,
-  now: number,
-  rules: DeadlineRules,
-): NewWorkOrderRecord {
+type DraftFields = Pick<
+  NewWorkOrderRecord,
+  'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'reporter' | 'createdBy' | 'peopleTrapped' | 'complaintType'
+>;
+
+function draft(fields: DraftFields, createdAt: number, now: number, rules: DeadlineRules): NewWorkOrderRecord {
   const base = {
     ...fields,
+    followUp: followUpOf(fields.source),
     state: 'open' as const,
     assigneeUserId: null,
     assigneeTeamId: null,
@@ -83,11 +103,24 @@ function draft(
     acknowledgedAt: null,
     startedAt: null,
     resolvedAt: null,
+    resolvedBy: null,
     leakTestAt: null,
+    qualityCheckedAt: null,
+    qualityCheckedBy: null,
     callbackAt: null,
     callbackOutcome: null,
+    callbackAttempts: 0,
+    satisfaction: null,
+    verifiedAt: null,
     closedAt: null,
     reopenedAt: null,
+    replyDueAt: replyDueAt({ source: fields.source, createdAt }, rules),
+    repliedAt: null,
+    escalationLevel: 0 as const,
+    escalatedAt: null,
+    responseEscalatedFor: null,
+    replyEscalatedFor: null,
+    callbackEscalatedFor: null,
     repairItem: null,
     costCents: null,
     occurrences: 1,
@@ -97,19 +130,36 @@ function draft(
   return { ...base, ...deadlinesOf(base, rules) };
 }
 
+/** A critical work order pages the emergency team, reachable 24 hours (domain rule 9). */
+function paging(record: NewWorkOrderRecord, at: number, context: DecisionContext): Pick<Creation, 'also' | 'notices'> {
+  if (record.priority !== 'critical' || !context.emergencyTeam) return {};
+  const reason = record.peopleTrapped ? 'people-trapped' : 'critical';
+  return {
+    also: [{ at, by: null, action: 'page', fromState: 'open', toState: 'open', comment: null, details: { reason } }],
+    notices: [{ kind: 'emergency-page', details: { reason } }],
+  };
+}
+
 export function creationReferences(input: CreateWorkOrderInput): References {
   return { users: [input.createdBy], teams: [] };
 }
 
-/** A work order recorded by a person, with its `create` entry. */
-export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts: ReferenceFacts, rules: DeadlineRules): Creation {
+/**
+ * A work order recorded by a person, with its `create` entry. People trapped in a lift (困人) make
+ * it critical whatever priority was given; a complaint needs its type.
+ */
+export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts: ReferenceFacts, context: DecisionContext): Creation {
   requireUser(facts, input.createdBy, 'createdBy');
+  if (input.peopleTrapped && input.category !== 'lift') throw new WorkOrderInputError(`peopleTrapped: people are trapped in a lift; this work order is ${input.category}, not lift`);
+  if (input.source === 'complaint' && input.complaintType === undefined) throw new WorkOrderInputError('complaintType: a complaint needs its type (valid, help, enquiry, venting)');
+  if (input.source !== 'complaint' && input.complaintType !== undefined) throw new WorkOrderInputError(`complaintType: only complaints have a type; this is a ${input.source} work order`);
+  const trapped = input.peopleTrapped === true;
   const record = draft(
     {
       source: input.source,
       sourceRef: clean(input.sourceRef),
       category: input.category,
-      priority: input.priority,
+      priority: trapped ? 'critical' : input.priority,
       title: input.title.trim(),
       detail: clean(input.detail) ?? '',
       building: input.building.trim(),
@@ -118,19 +168,30 @@ export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts:
       ruleId: null,
       reporter: clean(input.reporter),
       createdBy: input.createdBy,
+      peopleTrapped: trapped,
+      complaintType: input.complaintType ?? null,
     },
     now,
     now,
-    rules,
+    context.rules,
   );
   return {
     record,
-    event: { at: now, by: input.createdBy, action: 'create', fromState: null, toState: 'open', comment: clean(input.comment), details: { source: record.source, sourceRef: record.sourceRef } },
+    event: {
+      at: now,
+      by: input.createdBy,
+      action: 'create',
+      fromState: null,
+      toState: 'open',
+      comment: clean(input.comment),
+      details: { source: record.source, sourceRef: record.sourceRef, ...(trapped && { peopleTrapped: true }), ...(record.complaintType && { complaintType: record.complaintType }) },
+    },
+    ...paging(record, now, context),
   };
 }
 
 /** A work order opened by an alarm, created at the alarm's time, with its `raise` entry. */
-export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRules): Creation {
+export function raiseWorkOrder(input: AlarmInput, now: number, context: DecisionContext): Creation {
   const record = draft(
     {
       source: 'alarm',
@@ -145,14 +206,17 @@ export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRu
       ruleId: input.ruleId,
       reporter: null,
       createdBy: null,
+      peopleTrapped: false,
+      complaintType: null,
     },
     input.at,
     now,
-    rules,
+    context.rules,
   );
   return {
     record,
     event: { at: input.at, by: null, action: 'raise', fromState: null, toState: 'open', comment: null, details: { deviceId: input.deviceId, ruleId: input.ruleId, detail: record.detail } },
+    ...paging(record, input.at, context),
   };
 }
 
@@ -183,14 +247,28 @@ export function actionReferences(command: ActionCommand): References {
   return { users, teams };
 }
 
+function outcomeOf(command: ActionCommand): ActionOutcome | undefined {
+  switch (command.action) {
+    case 'callback':
+      return (command.payload as ActionPayloads['callback']).outcome;
+    case 'quality-check':
+      return (command.payload as ActionPayloads['quality-check']).result;
+    case 'verify':
+      return (command.payload as ActionPayloads['verify']).result;
+    default:
+      return undefined;
+  }
+}
+
 /**
- * One action by a person (docs/work-orders.md): the work order after it and its timeline entry.
- * Throws WorkOrderTransitionError when the state does not allow it, WorkOrderInputError when it
- * names a user or team that does not exist or a leak-test time the rules refuse.
+ * One action by a person (docs/work-orders.md): the work order after it and its timeline entries.
+ * Throws WorkOrderTransitionError when the state does not allow it, WorkOrderPermissionError when
+ * the repairer would check or call back their own repair, WorkOrderInputError when it names a user
+ * or team that does not exist or a time the rules refuse.
  */
-export function applyAction(current: WorkOrderRecord, command: ActionCommand, facts: ActionFacts, rules: DeadlineRules): Decision {
+export function applyAction(current: WorkOrderRecord, command: ActionCommand, facts: ActionFacts, context: DecisionContext): Decision {
   const { action, by, payload, now } = command;
-  const to = nextState(current.state, action, action === 'callback' ? (payload as ActionPayloads['callback']).outcome : undefined);
+  const to = nextState(current.state, action, outcomeOf(command));
   const guard = guardReason(transitionFacts(current), action);
   if (to === undefined || guard !== undefined) {
     const reason = to === undefined ? `${action} is allowed from ${statesAllowing(action).join(', ')}` : guard;
@@ -198,13 +276,16 @@ export function applyAction(current: WorkOrderRecord, command: ActionCommand, fa
   }
   requireUser(facts, by, 'by');
   const next: WorkOrderRecord = { ...current, state: to, updatedAt: now };
-  const details = fill(command, current, next, facts, rules);
-  return { next, event: { at: now, by, action, fromState: current.state, toState: to, comment: clean(payload.comment), details } };
+  const decision: Decision = { next, event: { at: now, by, action, fromState: current.state, toState: to, comment: clean(payload.comment), details: {} } };
+  decision.event.details = fill(command, current, decision, facts, context);
+  return decision;
 }
 
-/** Fills `next` (already in its new state) for the action and returns the timeline details. */
-function fill(command: ActionCommand, current: WorkOrderRecord, next: WorkOrderRecord, facts: ActionFacts, rules: DeadlineRules): Record<string, unknown> {
-  const { now } = command;
+/** Fills `decision.next` (already in its new state) for the action and returns the timeline details. */
+function fill(command: ActionCommand, current: WorkOrderRecord, decision: Decision, facts: ActionFacts, context: DecisionContext): Record<string, unknown> {
+  const { now, by } = command;
+  const { next } = decision;
+  const { rules } = context;
   switch (command.action) {
     case 'acknowledge':
       next.acknowledgedAt = now;
@@ -223,8 +304,9 @@ function fill(command: ActionCommand, current: WorkOrderRecord, next: WorkOrderR
     case 'resolve': {
       const p = command.payload as ActionPayloads['resolve'];
       next.resolvedAt = now;
+      next.resolvedBy = by;
       if (p.leakTestAt !== undefined) {
-        if (current.category !== 'water-leak') throw new WorkOrderInputError(`leakTestAt applies to water-leak work orders only, this one is ${current.category}`);
+        if (current.category !== 'water-leak') throw new WorkOrderInputError(`leakTestAt: applies to water-leak work orders only, this one is ${current.category}`);
         next.leakTestAt = leakTestTime(p.leakTestAt, current, now);
       }
       if (p.item !== undefined) next.repairItem = clean(p.item);
@@ -243,14 +325,66 @@ function fill(command: ActionCommand, current: WorkOrderRecord, next: WorkOrderR
       Object.assign(next, deadlinesOf(next, rules));
       return { leakTestAt: next.leakTestAt, callbackDueAt: next.callbackDueAt };
     }
+    case 'quality-check': {
+      const p = command.payload as ActionPayloads['quality-check'];
+      notTheRepairer(current, by, 'a repair is quality-checked by someone other than who repaired it');
+      if (p.result === 'pass') {
+        next.qualityCheckedAt = now;
+        next.qualityCheckedBy = by;
+        return { result: 'pass' };
+      }
+      restartCycle(next, now, rules);
+      return { result: 'fail', responseDueAt: next.responseDueAt };
+    }
+    case 'reply': {
+      const first = current.repliedAt === null;
+      if (first) next.repliedAt = now;
+      return { first, replyDueAt: current.replyDueAt, ...(first && { onTime: current.replyDueAt === null || now <= current.replyDueAt }) };
+    }
     case 'callback': {
       const p = command.payload as ActionPayloads['callback'];
+      notTheRepairer(current, by, 'the callback checks the repairer\'s work and is made by customer service, not by who repaired it');
+      const method = p.method ?? 'phone';
+      const inWindow = withinWindow(now, rules.callbackWindow, rules.timezone) === now;
+      const onTime = current.callbackDueAt === null || now <= current.callbackDueAt;
+      if (p.outcome === 'not-home') {
+        if (p.satisfaction !== undefined) throw new WorkOrderInputError('satisfaction: the owner was not reached; record satisfaction when they are');
+        const retry = p.retryAt ?? now + DAY_MS;
+        if (retry <= now) throw new WorkOrderInputError(`retryAt: ${new Date(retry).toISOString()} is not in the future`);
+        if (retry > now + 14 * DAY_MS) throw new WorkOrderInputError('retryAt: try again within 14 days');
+        next.callbackAttempts = current.callbackAttempts + 1;
+        next.callbackDueAt = withinWindow(retry, rules.callbackWindow, rules.timezone);
+        return { outcome: 'not-home', method, attempt: next.callbackAttempts, callbackDueAt: current.callbackDueAt, onTime, retryDueAt: next.callbackDueAt, ...(!inWindow && { outsideWindow: true }) };
+      }
+      if (p.retryAt !== undefined) throw new WorkOrderInputError('retryAt: only a callback that did not reach the owner (not-home) is tried again');
+      if (p.satisfaction === undefined) throw new WorkOrderInputError('satisfaction: ask the owner and record it (satisfied, basically-satisfied, dissatisfied)');
       next.callbackAt = now;
       next.callbackOutcome = p.outcome;
-      const record = { outcome: p.outcome, callbackDueAt: current.callbackDueAt, onTime: current.callbackDueAt === null || now <= current.callbackDueAt };
+      next.satisfaction = p.satisfaction;
+      const record = { outcome: p.outcome, method, satisfaction: p.satisfaction, callbackDueAt: current.callbackDueAt, onTime, ...(!inWindow && { outsideWindow: true }) };
       if (p.outcome === 'satisfied') return record;
+      // Back to the repair team, and up to the engineering supervisor (domain rules 3 and 9).
       restartCycle(next, now, rules);
+      const { event, notice } = escalation(next, current, now, null, 'callback-problem', []);
+      decision.also = [event];
+      decision.notices = [notice];
       return { ...record, responseDueAt: next.responseDueAt };
+    }
+    case 'verify': {
+      const p = command.payload as ActionPayloads['verify'];
+      notTheRepairer(current, by, 'a repair is verified by someone other than who repaired it');
+      const onTime = current.callbackDueAt === null || now <= current.callbackDueAt;
+      if (p.result === 'ok') {
+        next.verifiedAt = now;
+        return { result: 'ok', callbackDueAt: current.callbackDueAt, onTime };
+      }
+      restartCycle(next, now, rules);
+      return { result: 'problem', callbackDueAt: current.callbackDueAt, onTime, responseDueAt: next.responseDueAt };
+    }
+    case 'escalate': {
+      const { event, notice } = escalation(next, current, now, by, 'by-hand', []);
+      decision.notices = [notice];
+      return event.details;
     }
     case 'close':
       next.closedAt = now;
@@ -271,7 +405,33 @@ function fill(command: ActionCommand, current: WorkOrderRecord, next: WorkOrderR
   }
 }
 
-/** Back to the repair team: a new cycle with fresh response and callback deadlines. */
+/** One level up (domain rule 9): marks `next` and returns the entry and the notice that record it. */
+function escalation(next: WorkOrderRecord, current: WorkOrderRecord, now: number, by: number | null, reason: EscalationReason, missed: readonly MissedDeadline[]): { event: NewWorkOrderEvent; notice: Notice } {
+  const level = nextLevel(current.escalationLevel);
+  const role = escalationRole(level, reason, current);
+  next.escalationLevel = level;
+  next.escalatedAt = now;
+  markEscalated(next, missed);
+  const details = { level, role, reason, ...(missed.length > 0 && { missed: missed.map((m) => ({ kind: m.kind, dueAt: m.dueAt })) }) };
+  return {
+    event: { at: now, by, action: 'escalate', fromState: next.state, toState: next.state, comment: null, details },
+    notice: { kind: 'escalation', details: { level, role, reason, missed: missed.map((m) => m.kind) } },
+  };
+}
+
+/**
+ * The escalation a work order owes at `now` for deadlines it missed (domain rule 9), or undefined:
+ * one level up, the first missed deadline giving the reason, every missed one marked.
+ */
+export function escalateOverdue(current: WorkOrderRecord, now: number): Decision | undefined {
+  const owed = owedEscalations(current, now);
+  if (owed.length === 0) return undefined;
+  const next: WorkOrderRecord = { ...current, updatedAt: now };
+  const { event, notice } = escalation(next, current, now, null, reasonOf(owed[0]!.kind), owed);
+  return { next, event, notices: [notice] };
+}
+
+/** Back to the repair team: a new cycle with fresh response and callback deadlines. A complaint's reply deadline stays. */
 function restartCycle(next: WorkOrderRecord, now: number, rules: DeadlineRules): void {
   next.state = 'reopened';
   next.reopenedAt = now;
@@ -279,16 +439,25 @@ function restartCycle(next: WorkOrderRecord, now: number, rules: DeadlineRules):
   next.acknowledgedAt = null;
   next.startedAt = null;
   next.resolvedAt = null;
+  next.resolvedBy = null;
   next.leakTestAt = null;
+  next.qualityCheckedAt = null;
+  next.qualityCheckedBy = null;
+  next.callbackAttempts = 0;
+  next.verifiedAt = null;
   next.closedAt = null;
   Object.assign(next, deadlinesOf(next, rules));
+}
+
+function notTheRepairer(current: WorkOrderRecord, by: number, why: string): void {
+  if (current.resolvedBy !== null && current.resolvedBy === by) throw new WorkOrderPermissionError(`work order ${current.id}: ${why} (user ${by} resolved it)`);
 }
 
 /** A leak test is recorded once done, and belongs to the current repair cycle. */
 function leakTestTime(at: number, current: WorkOrderRecord, now: number): number {
   const from = current.reopenedAt ?? current.createdAt;
-  if (at > now) throw new WorkOrderInputError(`leakTestAt ${new Date(at).toISOString()} is in the future; record a leak test once it is done`);
-  if (at < from) throw new WorkOrderInputError(`leakTestAt ${new Date(at).toISOString()} is before this repair began (${new Date(from).toISOString()})`);
+  if (at > now) throw new WorkOrderInputError(`leakTestAt: ${new Date(at).toISOString()} is in the future; record a leak test once it is done`);
+  if (at < from) throw new WorkOrderInputError(`leakTestAt: ${new Date(at).toISOString()} is before this repair began (${new Date(from).toISOString()})`);
   return at;
 }
 

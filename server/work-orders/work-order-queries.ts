@@ -1,4 +1,6 @@
 import type { WorkOrderRepository } from '../records/work-order-repository.ts';
+import { monthlyReport, RECURRING_WITHIN_MS, type MonthlyReport } from '../reports/monthly-report.ts';
+import { monthBounds } from './callback-window.ts';
 import { missedDeadlines } from './deadlines.ts';
 import {
   WORK_ORDER_CATEGORIES,
@@ -54,8 +56,16 @@ export class WorkOrderQueries {
       total: Object.values(byState).reduce((a, b) => a + b, 0),
       byState,
       openByCategory,
-      overdue: { response: rows.responseOverdue, callback: rows.callbackOverdue },
+      overdue: { response: rows.responseOverdue, reply: rows.replyOverdue, callback: rows.callbackOverdue, verification: rows.verificationOverdue },
       leakTestPending: rows.leakTestPending,
+      escalated: { '1': 0, '2': 0, '3': 0, ...Object.fromEntries(rows.escalated.map((r) => [String(r.level), r.n])) },
     };
+  }
+
+  /** The statistics of an estate's local month (`2025-03`) as of the clock (domain rule 7). */
+  async monthly(month: string, estate: MonthlyReport['estate']): Promise<MonthlyReport> {
+    const { from, to } = monthBounds(month, estate.timezone);
+    const facts = await this.records.monthFacts(from, to, RECURRING_WITHIN_MS);
+    return monthlyReport(facts, { month, from, to, now: this.clock() }, estate);
   }
 }

@@ -9,10 +9,11 @@ import { buildApp, type BuildAppOptions } from '../../server/app.ts';
 import { DEMO_PASSWORD } from '../../server/plugins/app/auth.ts';
 import type { LoginLimits } from '../../server/routes/api/auth.ts';
 
-/** A small estate without polled devices: nothing goes offline while a test moves the clock by days. */
-export function smallSite(demo: boolean): SiteConfig {
+/** A small estate without polled devices: nothing goes offline while a test moves the clock by days. `sections` are added to the file (`workOrders`, …). */
+export function smallSite(demo: boolean, sections: Record<string, unknown> = {}): SiteConfig {
   return parseSiteConfig(
     {
+      ...sections,
       site: { id: 'test-estate', name: 'Test estate 测试小区', demo },
       gateway: { id: 'gw-test' },
       buildings: [

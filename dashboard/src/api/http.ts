@@ -39,7 +39,27 @@ export class Api {
     return this.request<T>('GET', path);
   }
 
+  /** A text answer (a printable page, a CSV); errors as for JSON. */
+  async getText(path: string): Promise<string> {
+    const res = await fetch(path, { headers: this.session ? { authorization: `Bearer ${this.session.token}` } : {} }).catch((err: unknown) => {
+      throw new ApiError(0, err instanceof Error ? err.message : String(err));
+    });
+    const text = await res.text();
+    if (res.ok) return text;
+    if (res.status === 401 && this.session) this.onUnauthorized();
+    throw new ApiError(res.status, errorMessage(text) ?? res.statusText);
+  }
+
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body);
+  }
+}
+
+/** The `message` of an error body, if it is one. */
+function errorMessage(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { message?: string }).message;
+  } catch {
+    return undefined;
   }
 }

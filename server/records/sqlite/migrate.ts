@@ -70,15 +70,25 @@ export function migrate(db: Database, migrations: readonly Migration[], file = '
       if (current > codeVersion) throw new SchemaVersionError(file, current, codeVersion);
       if (current >= m.version) return false;
       db.exec(migrationSql(m, 'sqlite'));
+      if (m.rebuildsTables) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`${broken.length} rows break a foreign key after the rebuild: ${JSON.stringify(broken.slice(0, 3))}`);
+      }
       record.run(m.version, m.name, Date.now());
       return true;
     });
+    // https://www.sqlite.org/lang_altertable.html#otheralter: a table is rebuilt with foreign keys
+    // off (dropping the old one would otherwise cascade), which can only be switched outside a transaction.
+    const foreignKeys = m.rebuildsTables ? (db.pragma('foreign_keys', { simple: true }) as number) : 0;
+    if (foreignKeys) db.pragma('foreign_keys = OFF');
     let ran: boolean;
     try {
       ran = step.immediate();
     } catch (err) {
       if (err instanceof SchemaVersionError) throw err;
       throw new MigrationError(file, m, err);
+    } finally {
+      if (foreignKeys) db.pragma('foreign_keys = ON');
     }
     if (ran) applied.push({ version: m.version, name: m.name });
   }

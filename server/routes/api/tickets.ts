@@ -4,20 +4,31 @@ import type { SiteConfig } from '../../../common/site/types.ts';
 import { ROLES, type UserRole } from '../../auth/roles.ts';
 import { badRequest, emptyBodyIsEmptyObject } from '../../http/http-error.ts';
 import {
+  CALLBACK_METHODS,
+  WORK_ORDER_CATEGORIES,
+  CALLBACK_OUTCOMES,
+  QUALITY_CHECK_RESULTS,
+  VERIFICATION_RESULTS,
   WORK_ORDER_COST_MAX,
   WORK_ORDER_PAGE,
   WORK_ORDER_TEXT_MAX,
   type ActionPayloads,
+  type EscalationLevel,
   type WorkOrderAction,
   type WorkOrderEvent,
   type WorkOrderFilter,
 } from '../../work-orders/types.ts';
 import { AUTH_ERRORS, EpochMs, IdParam, NonBlank, Nullable, StringEnum, errors } from '../schemas/common.ts';
-import { Comment, Ticket, TicketCategory, TicketChange, TicketPriority, TicketSource, TicketState, TicketWithTimeline } from '../schemas/work-order.ts';
+import { Comment, ComplaintType, Satisfaction, Ticket, TicketCategory, TicketChange, TicketPriority, TicketSource, TicketState, TicketWithTimeline } from '../schemas/work-order.ts';
 
 const CreateTicket = Type.Object(
   {
-    source: Type.Optional(StringEnum(['manual', 'complaint'] as const, { description: 'manual: a repair call or finding; complaint: the service-quality line (72 h callback)' })),
+    source: Type.Optional(
+      StringEnum(['manual', 'complaint', 'inspection', 'handover'] as const, {
+        description: 'manual: an owner\'s repair request (报修); complaint: the service-quality line (reply within 72 h); inspection: a finding on a patrol (verified internally); handover: a defect found at handover',
+      }),
+    ),
+    sourceRef: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place, description: 'the inspection task or handover defect it comes from' })),
     category: Type.Optional(TicketCategory),
     priority: Type.Optional(TicketPriority),
     title: NonBlank({ maxLength: WORK_ORDER_TEXT_MAX.title }),
@@ -26,6 +37,8 @@ const CreateTicket = Type.Object(
     unit: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place, description: 'unit id of that building' })),
     deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: WORK_ORDER_TEXT_MAX.place })),
     reporter: Type.Optional(Type.String({ maxLength: WORK_ORDER_TEXT_MAX.reporter, description: 'owner or caller (name, phone), for the callback' })),
+    peopleTrapped: Type.Optional(Type.Boolean({ description: 'lift only: people are trapped (困人); the ticket is critical and the emergency team is paged' })),
+    complaintType: Type.Optional(ComplaintType),
     comment: Comment,
   },
   { additionalProperties: false },
@@ -41,6 +54,7 @@ const ListQuery = Type.Object({
   overdue: Type.Optional(Type.Boolean({ description: 'true: past a response or callback deadline now' })),
   assignee: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('me')], { description: 'user id, or `me`' })),
   team: Type.Optional(Type.Integer({ minimum: 1, description: 'assigned team id' })),
+  escalated: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, description: 'escalated to at least this level' })),
   page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: WORK_ORDER_PAGE.maxLimit, default: WORK_ORDER_PAGE.defaultLimit })),
 });
@@ -49,9 +63,9 @@ const TicketPage = Type.Object({ items: Type.Array(Ticket), total: Type.Integer(
 
 const CommentOnly = Type.Object({ comment: Comment }, { additionalProperties: false });
 
-/** Body schema, roles and summary of each action (domain rule 3: callbacks by the service desk). */
+/** Body schema, roles and summary of each action (domain rules 3, 4 and 9: who checks, replies, calls back and escalates). */
 const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>; roles: readonly UserRole[]; summary: string } } = {
-  acknowledge: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Acknowledge (meets the response deadline)' },
+  acknowledge: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Acknowledge, take the job (签领; meets the response deadline)' },
   assign: {
     body: Type.Object(
       {
@@ -81,18 +95,50 @@ const ACTIONS: { [A in WorkOrderAction]: { body: ReturnType<typeof Type.Object>;
   'leak-test': {
     body: Type.Object({ leakTestAt: EpochMs('when the leak test was done'), comment: Comment }, { additionalProperties: false }),
     roles: ROLES.workTicket,
-    summary: 'Record the leak test of a resolved water-leak ticket (callback due 3 days after it)',
+    summary: 'Record the leak test (试漏) of a resolved water-leak ticket (callback due 3 days after it)',
+  },
+  'quality-check': {
+    body: Type.Object(
+      { result: StringEnum(QUALITY_CHECK_RESULTS, { description: 'fail sends the ticket back to the repair team' }), comment: Comment },
+      { additionalProperties: false },
+    ),
+    roles: ROLES.workTicket,
+    summary: 'Quality check (质量检查) of the repair, by someone other than who repaired it; before the callback or verification',
+  },
+  reply: {
+    body: Type.Object({ comment: NonBlank({ maxLength: WORK_ORDER_TEXT_MAX.comment, description: 'what the complainant was told' }) }, { additionalProperties: false }),
+    roles: ROLES.customerService,
+    summary: 'Reply (回复) to a complaint; the first reply, interim or final, meets the 72-hour deadline',
   },
   callback: {
     body: Type.Object(
-      { outcome: StringEnum(['satisfied', 'problem'] as const, { description: 'problem sends the ticket back to the repair team' }), comment: Comment },
+      {
+        outcome: StringEnum(CALLBACK_OUTCOMES, { description: 'problem sends the ticket back to the repair team and escalates it; not-home tries again' }),
+        satisfaction: Type.Optional(Satisfaction),
+        method: Type.Optional(StringEnum(CALLBACK_METHODS, { description: 'by phone (default) or a visit' })),
+        retryAt: Type.Optional(EpochMs('not-home: when to try again (default a day later), moved into the callback window')),
+        comment: Comment,
+      },
+      { additionalProperties: false, description: 'satisfaction is required when the owner was reached' },
+    ),
+    roles: ROLES.customerService,
+    summary: 'Record the callback (回访) to the owner, by customer service, never by who repaired it',
+  },
+  verify: {
+    body: Type.Object(
+      { result: StringEnum(VERIFICATION_RESULTS, { description: 'problem sends the ticket back to the repair team' }), comment: Comment },
       { additionalProperties: false },
     ),
-    roles: ROLES.callback,
-    summary: 'Record the callback to the owner',
+    roles: ROLES.workTicket,
+    summary: 'Verify internally the repair of a ticket with no owner (an alarm, an inspection finding), instead of a callback',
   },
-  close: { body: CommentOnly, roles: ROLES.callback, summary: 'Close after a satisfied callback' },
-  reopen: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Reopen (fresh deadlines)' },
+  escalate: {
+    body: Type.Object({ comment: NonBlank({ maxLength: WORK_ORDER_TEXT_MAX.comment, description: 'why the team cannot solve it' }) }, { additionalProperties: false }),
+    roles: ROLES.staff,
+    summary: 'Escalate one level: a supervisor, then the estate manager, then the property manager',
+  },
+  close: { body: CommentOnly, roles: ROLES.staff, summary: 'Close after the callback or the verification' },
+  reopen: { body: CommentOnly, roles: ROLES.workTicket, summary: 'Reopen (fresh response and callback deadlines; a complaint keeps its reply deadline)' },
 };
 
 export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -122,6 +168,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (q.overdue !== undefined) filter.overdue = q.overdue;
       if (q.assignee !== undefined) filter.assigneeUserId = q.assignee === 'me' ? request.user!.userId : q.assignee;
       if (q.team !== undefined) filter.assigneeTeamId = q.team;
+      if (q.escalated !== undefined) filter.escalatedTo = q.escalated as EscalationLevel;
       return app.workOrderQueries.list(filter);
     },
   );
@@ -132,7 +179,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ROLES.createTicket },
       schema: {
         tags: ['tickets'],
-        summary: 'Record a ticket: a repair call or finding (manual) or a service-quality complaint',
+        summary: 'Record a ticket: a repair request (报修), a complaint, an inspection finding or a handover defect',
         body: CreateTicket,
         response: { 201: TicketWithTimeline, ...errors(400, ...AUTH_ERRORS) },
       },
@@ -141,7 +188,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const source = b.source ?? 'manual';
       const category = b.category ?? (source === 'complaint' ? 'complaint' : undefined);
-      if (!category) throw badRequest('category', 'is required for a manual ticket (fire-safety, water-leak, electrical, access-security, general)');
+      if (!category) throw badRequest('category', `is required for a ${source} ticket (${WORK_ORDER_CATEGORIES.filter((c) => c !== 'complaint').join(', ')})`);
       checkPlace(app.site, b);
       const { workOrder } = await app.workOrders.create({
         source,
@@ -154,6 +201,9 @@ export const ticketRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.unit !== undefined && { unit: b.unit }),
         ...(b.deviceId !== undefined && { deviceId: b.deviceId }),
         ...(b.reporter !== undefined && { reporter: b.reporter }),
+        ...(b.sourceRef !== undefined && { sourceRef: b.sourceRef }),
+        ...(b.peopleTrapped !== undefined && { peopleTrapped: b.peopleTrapped }),
+        ...(b.complaintType !== undefined && { complaintType: b.complaintType }),
         ...(b.comment !== undefined && { comment: b.comment }),
       });
       const full = await app.workOrderQueries.get(workOrder.id);

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import {
+  CALLBACK_STATUSES,
+  COMPLAINT_TYPES,
+  DEADLINE_KINDS,
+  ESCALATION_LEVELS,
+  FOLLOW_UPS,
+  SATISFACTION_LEVELS,
+  SYSTEM_TIMELINE_ACTIONS,
   WORK_ORDER_ACTIONS,
   WORK_ORDER_CATEGORIES,
   WORK_ORDER_PRIORITIES,
@@ -14,7 +21,10 @@ export const TicketCategory = StringEnum(WORK_ORDER_CATEGORIES);
 export const TicketPriority = StringEnum(WORK_ORDER_PRIORITIES);
 export const TicketState = StringEnum(WORK_ORDER_STATES);
 export const TicketAction = StringEnum(WORK_ORDER_ACTIONS);
-const DeadlineKind = StringEnum(['response', 'callback'] as const);
+export const ComplaintType = StringEnum(COMPLAINT_TYPES, { description: 'valid (有效投诉), or a communication complaint (沟通性投诉): help, enquiry, venting' });
+export const Satisfaction = StringEnum(SATISFACTION_LEVELS);
+const DeadlineKind = StringEnum(DEADLINE_KINDS);
+const EscalationLevel = Type.Unsafe<0 | 1 | 2 | 3>({ type: 'integer', enum: [...ESCALATION_LEVELS], description: '0 with the team, 1 a supervisor, 2 the estate manager, 3 the property manager' });
 
 export const Ticket = Type.Object(
   {
@@ -31,6 +41,9 @@ export const Ticket = Type.Object(
     deviceId: Nullable(Type.String()),
     ruleId: Nullable(Type.String()),
     reporter: Nullable(Type.String()),
+    peopleTrapped: Type.Boolean({ description: 'people trapped in a lift (困人)' }),
+    complaintType: Nullable(ComplaintType),
+    followUp: StringEnum(FOLLOW_UPS, { description: 'callback to the owner, or internal verification when there is no owner' }),
     createdBy: Nullable(Type.Integer({ description: 'user id; null when an alarm raised it' })),
     assigneeUserId: Nullable(Type.Integer()),
     assigneeTeamId: Nullable(Type.Integer()),
@@ -39,14 +52,24 @@ export const Ticket = Type.Object(
     acknowledgedAt: Nullable(EpochMs()),
     startedAt: Nullable(EpochMs()),
     resolvedAt: Nullable(EpochMs()),
+    resolvedBy: Nullable(Type.Integer({ description: 'user id of who repaired it (this cycle)' })),
     leakTestAt: Nullable(EpochMs()),
+    qualityCheckedAt: Nullable(EpochMs()),
+    qualityCheckedBy: Nullable(Type.Integer()),
     callbackAt: Nullable(EpochMs()),
     callbackOutcome: Nullable(StringEnum(['satisfied', 'problem'] as const)),
+    callbackAttempts: Type.Integer({ description: 'owners not reached (not-home) this cycle' }),
+    satisfaction: Nullable(Satisfaction),
+    verifiedAt: Nullable(EpochMs()),
     closedAt: Nullable(EpochMs()),
     reopenedAt: Nullable(EpochMs()),
     responseDueAt: EpochMs('acknowledge before this'),
-    callbackDueAt: Nullable(EpochMs('call back before this; null while the callback clock has not started')),
-    callbackStatus: StringEnum(['not-resolved', 'leak-test-pending', 'due', 'done'] as const),
+    replyDueAt: Nullable(EpochMs('complaints: reply before this (72 h after the complaint)')),
+    repliedAt: Nullable(EpochMs('complaints: the first reply')),
+    callbackDueAt: Nullable(EpochMs('call back (or verify) before this; null while the clock has not started')),
+    callbackStatus: StringEnum(CALLBACK_STATUSES),
+    escalationLevel: EscalationLevel,
+    escalatedAt: Nullable(EpochMs()),
     repairItem: Nullable(Type.String()),
     cost: Nullable(Type.Number()),
     occurrences: Type.Integer(),
@@ -64,7 +87,7 @@ export const TimelineEntry = Type.Object(
     at: EpochMs(),
     by: Nullable(Type.Integer({ description: 'user id; null for the system' })),
     byName: Nullable(Type.String({ description: 'display name of the user' })),
-    action: StringEnum([...WORK_ORDER_ACTIONS, 'create', 'raise', 'occurrence'] as const),
+    action: StringEnum([...WORK_ORDER_ACTIONS, ...SYSTEM_TIMELINE_ACTIONS] as const),
     fromState: Nullable(TicketState),
     toState: TicketState,
     comment: Nullable(Type.String()),
