@@ -54,17 +54,19 @@ export function sameQuery(a: string, b: string): boolean {
 
 export const floorTo = (ts: number, window: number): number => ts - (((ts % window) + window) % window);
 
+/** Each rollup statement covers at most this much time, so none runs long. */
+const STEP_MS: Readonly<Record<RollupLevel, number>> = { '1m': 86_400_000, '1h': 30 * 86_400_000 };
+
 /**
- * The pieces of at most a day in which to roll up readings from `first` to `last`: 1-minute windows
- * first, then the hours that hold them.
+ * The pieces in which to roll up readings from `first` to `last`: the 1-minute windows a day at a
+ * time first, then the hours that hold them 30 days at a time.
  */
 export function rollupSteps(first: number, last: number): Array<{ level: RollupLevel; from: number; to: number }> {
-  const day = 86_400_000;
   const steps: Array<{ level: RollupLevel; from: number; to: number }> = [];
   for (const level of ['1m', '1h'] as const) {
     const w = ROLLUP_MS[level];
     const end = floorTo(last, w) + w;
-    for (let from = floorTo(first, w); from < end; from += day) steps.push({ level, from, to: Math.min(end, from + day) });
+    for (let from = floorTo(first, w); from < end; from += STEP_MS[level]) steps.push({ level, from, to: Math.min(end, from + STEP_MS[level]) });
   }
   return steps;
 }

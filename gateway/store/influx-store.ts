@@ -131,7 +131,7 @@ export class InfluxReadingStore implements ReadingStore {
   private async ensureContinuousQueries(): Promise<void> {
     const res = await this.query('SHOW CONTINUOUS QUERIES', 'show continuous queries');
     const existing = new Map<string, string>();
-    for (const s of seriesOf(res)) if (s.name === this.database) for (const [name, text] of s.values) existing.set(String(name), String(text));
+    for (const s of seriesOf(res)) if (s.name === this.database) for (const [name, text] of s.values ?? []) existing.set(String(name), String(text));
     for (const level of ['1m', '1h'] as const) {
       const name = CONTINUOUS_QUERIES[level];
       const wanted = continuousQuery(this.database, level);
