@@ -75,13 +75,8 @@ const policySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    deadband: {
-      oneOf: [
-        { type: 'number', minimum: 0 },
-        { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?\\s*%$' },
-      ],
-      description: 'absolute (in the unit of the metric) or a percentage of the last stored value, e.g. 5%',
-    },
+    // A percentage's form is checked by readReporting, which can say what is expected.
+    deadband: { type: ['number', 'string'], minimum: 0, description: 'absolute (in the unit of the metric) or a percentage of the last stored value, e.g. 5%' },
     heartbeatMs: { type: 'integer', minimum: 0, maximum: MAX_HEARTBEAT_MS },
     counter: { type: 'boolean' },
   },
@@ -114,12 +109,20 @@ export interface RawReporting {
  */
 export function readReporting(raw: RawReporting | undefined, devices: readonly DeviceConfig[], profiles: Record<string, readonly string[]>, problems: SiteProblem[]): ReportingConfig {
   const config: ReportingConfig = { byException: raw?.byException ?? true, kinds: raw?.kinds ?? {}, profiles: raw?.profiles ?? {}, devices: raw?.devices ?? {} };
+  const deadbands = (at: string, policies: MetricPolicies): void => {
+    for (const [metric, p] of Object.entries(policies)) {
+      if (typeof p.deadband === 'string' && !PERCENT.test(p.deadband)) problems.push({ path: `${at}/${metric}/deadband`, reason: `must be a number ≥ 0 or a percentage such as 5%, got '${p.deadband}'` });
+    }
+  };
   const metricsKnown = (at: string, policies: MetricPolicies, metrics: readonly string[] | undefined, of: string): void => {
     if (!metrics) return;
     for (const metric of Object.keys(policies)) {
       if (metric !== '*' && !metrics.includes(metric)) problems.push({ path: `${at}/${metric}`, reason: `'${metric}' is not a metric of ${of} (metrics: ${metrics.join(', ')})` });
     }
   };
+  for (const [kind, policies] of Object.entries(config.kinds)) deadbands(`/reporting/kinds/${kind}`, policies);
+  for (const [name, policies] of Object.entries(config.profiles)) deadbands(`/reporting/profiles/${name}`, policies);
+  for (const [id, policies] of Object.entries(config.devices)) deadbands(`/reporting/devices/${id}`, policies);
   for (const [name, policies] of Object.entries(config.profiles)) {
     const metrics = profiles[name];
     if (!metrics) problems.push({ path: `/reporting/profiles/${name}`, reason: `unknown profile '${name}' (known: ${Object.keys(profiles).join(', ')})` });

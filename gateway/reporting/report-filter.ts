@@ -15,6 +15,16 @@ interface SeriesState {
   counterTs: number;
 }
 
+/**
+ * `to - from` without the noise of binary subtraction (10.001 - 10 = 0.000999999999999446): meter
+ * values carry at most 12 significant digits (common/register-codec.ts), so neither can their
+ * difference.
+ */
+function increase(from: number, to: number): number {
+  const integerDigits = Math.max(1, Math.ceil(Math.log10(Math.max(Math.abs(from), Math.abs(to)) + 1)));
+  return Number((to - from).toFixed(Math.min(15, Math.max(0, 12 - integerDigits))));
+}
+
 /** Counts of one selection or of the filter's life. */
 export interface FilterCounts {
   kept: number;
@@ -116,7 +126,7 @@ export class ReportFilter {
     s.quality = quality;
     if (p.counter && value !== null) {
       // A counter that goes down (a replaced meter) counts as no consumption; the rules report it.
-      if (s.counterValue !== undefined && ts > s.counterTs) this.delta = value >= s.counterValue ? Number((value - s.counterValue).toPrecision(12)) : 0;
+      if (s.counterValue !== undefined && ts > s.counterTs) this.delta = value >= s.counterValue ? increase(s.counterValue, value) : 0;
       s.counterValue = value;
       s.counterTs = ts;
     }
