@@ -91,7 +91,7 @@ export interface GatewayStorageStatus {
   usedBytes: number;
   /** usedBytes / budgetBytes. */
   usedRatio: number;
-  /** Growth of usedBytes, from the samples of the last day; null until two samples a minute apart. */
+  /** Growth of usedBytes, from the samples of the last day; null until the second sample. */
   growthBytesPerDay: number | null;
   /** At that growth; null when not growing. */
   daysUntilFull: number | null;

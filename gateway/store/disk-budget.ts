@@ -131,7 +131,7 @@ export class DiskBudget extends EventEmitter<DiskBudgetEvents> {
     const budgetBytes = this.options.storeBudgetBytes + this.options.outboxBudgetBytes;
     this.samples.push({ ts, bytes: usedBytes });
     while (this.samples.length > 0 && this.samples[0]!.ts < ts - this.windowMs) this.samples.shift();
-    const growth = growthPerDay(this.samples);
+    const growth = growthPerDay(this.samples, this.intervalMs);
     const daysUntilFull = usedBytes >= budgetBytes ? 0 : growth !== undefined && growth > 0 ? (budgetBytes - usedBytes) / growth : null;
     const status: GatewayStorageStatus = {
       ts,

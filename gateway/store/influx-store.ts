@@ -66,6 +66,8 @@ export class InfluxReadingStore implements ReadingStore {
   private readonly now: () => number;
   /** Rollups the gateway runs itself (late readings, migration), one at a time. */
   private rollupChain: Promise<void> = Promise.resolve();
+  /** The next rollup run, which the spans asked for while one runs are merged into. */
+  private queuedRollup: { first: number; last: number; done: Promise<void> } | undefined;
   private migration: Promise<void> | undefined;
 
   constructor(opts: InfluxReadingStoreOptions) {
@@ -151,13 +153,26 @@ export class InfluxReadingStore implements ReadingStore {
     await this.rollUp(first, this.now());
   }
 
-  /** Runs the continuous queries' statements over the windows holding `first`..`last`, a day at a time, after those already queued. */
+  /**
+   * Runs the continuous queries' statements over the windows holding `first`..`last`, after the run
+   * in progress; spans asked for meanwhile are merged into one run, so a backlog of late writes
+   * costs a few statements, not a few per write.
+   */
   private rollUp(first: number, last: number): Promise<void> {
-    const run = this.rollupChain.then(async () => {
-      for (const step of rollupSteps(first, last)) await this.query(rollupQuery(this.database, step.level, step.from, step.to), `roll-up ${step.level}`);
+    const queued = this.queuedRollup;
+    if (queued) {
+      queued.first = Math.min(queued.first, first);
+      queued.last = Math.max(queued.last, last);
+      return queued.done;
+    }
+    const next = { first, last, done: Promise.resolve() };
+    next.done = this.rollupChain.then(async () => {
+      this.queuedRollup = undefined;
+      for (const step of rollupSteps(next.first, next.last)) await this.query(rollupQuery(this.database, step.level, step.from, step.to), `roll-up ${step.level}`);
     });
-    this.rollupChain = run.catch(() => undefined);
-    return run;
+    this.queuedRollup = next;
+    this.rollupChain = next.done.catch(() => undefined);
+    return next.done;
   }
 
   /** Readings that reached InfluxDB too late for the continuous queries are rolled up here. */
