@@ -208,7 +208,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
         flushIntervalMs: raw.gateway?.store?.flushIntervalMs ?? 1000,
         retention: raw.gateway?.store?.retention ?? '30d',
         rollups: { '1m': raw.gateway?.store?.rollups?.['1m'] ?? '730d', '1h': raw.gateway?.store?.rollups?.['1h'] ?? 'INF' },
-        maxBytes: raw.gateway?.store?.maxBytes ?? 16 * 1024 ** 3,
+        maxBytes: raw.gateway?.store?.maxBytes ?? 32 * 1024 ** 3,
       },
     },
     ...sections,

@@ -4,7 +4,8 @@ import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { BatchReadings } from '../outbox/batch-codec.ts';
 import type { StoreSelection } from '../store/store-selection.ts';
 
-interface SeriesState {
+/** The state of one series, for callers that look it up once and admit many readings of it (admitTo). */
+export interface SeriesState {
   policy: ReportingPolicy;
   /** The last stored reading of the series; ts -Infinity before the first. */
   ts: number;
@@ -79,6 +80,16 @@ export class ReportFilter {
   /** Whether to store one reading; after `true`, `delta` holds its counter increase or undefined. */
   admit(building: string, device: string, kind: DeviceKind, metric: string, value: number | null, ts: number, quality: Quality): boolean {
     return this.decide(this.state(building, device, kind, metric), value, ts, quality);
+  }
+
+  /** The series of (building, device, metric) of a device kind, to pass to admitTo. */
+  seriesOf(building: string, device: string, kind: DeviceKind, metric: string): SeriesState {
+    return this.state(building, device, kind, metric);
+  }
+
+  /** admit() for a series looked up before. */
+  admitTo(series: SeriesState, value: number | null, ts: number, quality: Quality): boolean {
+    return this.decide(series, value, ts, quality);
   }
 
   /** The selection of one encoded outbox batch (gateway/outbox/batch-codec.ts). */
