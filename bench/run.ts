@@ -1,4 +1,4 @@
-// `npm run bench [-- --only ingest,modbus,alarm-latency] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
+// `npm run bench [-- --only ingest,modbus,alarm-latency,storage,history] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { runAlarmLatency } from './alarm-latency.ts';
 import { runIngest } from './ingest/ingest-scenario.ts';
 import { runModbus } from './modbus/modbus-scenario.ts';
+import { runHistoryScenario } from './storage/history-scenario.ts';
+import { runStorageScenario } from './storage/storage-scenario.ts';
 import { runOutboxScenario, runStoreScenario } from './throughput-scenarios.ts';
 import type { CpuProfileSummary } from './cpu-profile.ts';
 import type { BenchOptions, ScenarioResult } from './scenario.ts';
@@ -16,6 +18,8 @@ const SCENARIOS: Record<string, (o: BenchOptions) => Promise<ScenarioResult>> = 
   'alarm-latency': runAlarmLatency,
   store: runStoreScenario,
   outbox: runOutboxScenario,
+  storage: runStorageScenario,
+  history: runHistoryScenario,
 };
 
 function parseArgs(argv: string[]): BenchOptions & { only: string[] } {
