@@ -83,7 +83,7 @@ export interface StorageDetails {
   readingsPerDay: number;
   storedPerDay: number;
   sqlite: { storedPerDay: { raw: number; '1m': number; '1h': number }; everyReadingPerDay: number; bytesPerStoredReading: number; bytesPerRollupRow: number };
-  influxdb?: { storedPerDay: InfluxBytes; everyReadingPerDay: number; bytesPerStoredReading: number; bytesPerRollupPoint: number; rollupSeconds: number };
+  influxdb?: { storedPerDay: InfluxBytes; everyReadingPerDay: number; bytesPerStoredReading: number; bytesPerRollupPoint: number };
   alarms: AlarmComparison;
   kinds: Record<string, { readings: number; stored: number }>;
 }
@@ -122,9 +122,7 @@ export async function runStorageScenario(bench: BenchOptions): Promise<ScenarioR
       store: sinkInto(stored.influx ? [stored.sqlite, stored.influx] : [stored.sqlite]),
       onHour: (h) => console.error(`bench: storage: ${h} h`),
     });
-    const started = performance.now();
     await stored.influx?.rolledUp();
-    const rollupSeconds = (performance.now() - started) / 1000;
 
     console.error(`bench: storage: ${baselineHours} h with every reading stored ...`);
     const everything = await open('everything');
@@ -161,7 +159,6 @@ export async function runStorageScenario(bench: BenchOptions): Promise<ScenarioR
         everyReadingPerDay: perDay(e.raw + e['1m'] + e['1h'], baselineHours),
         bytesPerStoredReading: s.raw / storedReadings,
         bytesPerRollupPoint: (s['1m'] + s['1h']) / (storedParts.rollupRows['1m'] + storedParts.rollupRows['1h']),
-        rollupSeconds,
       };
     }
 
@@ -197,7 +194,6 @@ export async function runStorageScenario(bench: BenchOptions): Promise<ScenarioR
         },
         { measure: `InfluxDB bytes a day with every reading stored (from ${baselineHours} h)`, value: fmt.mb(details.influxdb.everyReadingPerDay / MB) },
         { measure: 'InfluxDB bytes per stored reading / per rollup point', value: `${details.influxdb.bytesPerStoredReading.toFixed(1)} / ${details.influxdb.bytesPerRollupPoint.toFixed(1)}` },
-        { measure: 'InfluxDB: rolling up the simulated period with the continuous queries\' statements', value: `${details.influxdb.rollupSeconds.toFixed(1)} s` },
       );
     }
     const a = details.alarms;
