@@ -29,6 +29,7 @@ export function createReadingStore(config: ReadingStoreConfig): ReadingStore {
       url: config.influxUrl,
       retention,
       rollupRetention: rollups,
+      pendingRollupsFile: join(config.dataDir, 'rollups-pending.json'),
       ...(config.batchSize ? { batchSize: config.batchSize } : {}),
       ...(logger ? { logger } : {}),
     });

@@ -18,7 +18,8 @@ import {
   seriesOf,
 } from '../../common/readings/influxql.ts';
 import type { EventQuery, LatestFilter, RangeQuery, SeriesPoint } from '../../common/readings/reading-history.ts';
-import { CONTINUOUS_QUERIES, continuousQuery, LATE_MS, rollupQuery, rollupSteps, sameQuery, type RollupLevel } from './influx-rollups.ts';
+import { CONTINUOUS_QUERIES, continuousQuery, LATE_MS, rollupQuery, sameQuery, type RollupLevel } from './influx-rollups.ts';
+import { PendingRollups } from './pending-rollups.ts';
 import { batchLineBodies, lineBodies, type LineBody, type TimeSpan } from './line-protocol.ts';
 import type { ReadingStore } from './reading-store.ts';
 import { normaliseRetention, retentionMs } from '../../common/readings/retention.ts';
@@ -40,6 +41,8 @@ export interface InfluxReadingStoreOptions {
   requestTimeoutMs?: number;
   /** Wall clock, to tell late readings (rolled up by the gateway) from fresh ones. Default Date.now. */
   now?: () => number;
+  /** Where the span of late readings still to roll up survives a restart (`DATA_DIR/rollups-pending.json`). */
+  pendingRollupsFile?: string;
 }
 
 /**
@@ -64,10 +67,8 @@ export class InfluxReadingStore implements ReadingStore {
   private readonly concurrency: number;
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
-  /** Rollups the gateway runs itself (late readings, migration), one at a time. */
-  private rollupChain: Promise<void> = Promise.resolve();
-  /** The next rollup run, which the spans asked for while one runs are merged into. */
-  private queuedRollup: { first: number; last: number; done: Promise<void> } | undefined;
+  /** Rollups the gateway runs itself (late readings, migration), in the background. */
+  private readonly pendingRollups: PendingRollups;
   private migration: Promise<void> | undefined;
 
   constructor(opts: InfluxReadingStoreOptions) {
@@ -78,6 +79,13 @@ export class InfluxReadingStore implements ReadingStore {
     this.retention = normaliseRetention(opts.retention);
     this.rollupRetention = { '1m': normaliseRetention(opts.rollupRetention?.['1m'] ?? 'INF'), '1h': normaliseRetention(opts.rollupRetention?.['1h'] ?? 'INF') };
     this.now = opts.now ?? Date.now;
+    this.pendingRollups = new PendingRollups({
+      run: async (level, from, to) => {
+        await this.query(rollupQuery(this.database, level, from, to), `roll-up ${level}`);
+      },
+      file: opts.pendingRollupsFile,
+      logger: opts.logger,
+    });
     this.batchSize = opts.batchSize ?? 5_000;
     this.concurrency = opts.concurrency ?? 3;
     this.logger = opts.logger;
@@ -103,17 +111,20 @@ export class InfluxReadingStore implements ReadingStore {
     const shrinks = was !== undefined && wanted !== 0 && (was === 0 || wanted < was);
     if (!shrinks) await this.ensurePolicy(RETENTION_POLICY, this.retention, true, raw);
     await this.ensureContinuousQueries();
+    await this.pendingRollups.load();
     if (shrinks) {
       this.migration ??= this.rollUpEverything()
-        .then(() => this.ensurePolicy(RETENTION_POLICY, this.retention, true, raw))
+        .then(async (done) => {
+          if (done) await this.ensurePolicy(RETENTION_POLICY, this.retention, true, raw);
+        })
         .catch((err: unknown) => this.logger?.error({ err: (err as Error).message }, 'rolling up readings before shortening their retention failed; it starts again at the next start'));
     }
   }
 
-  /** Resolves once a migration started by init() has rolled up the raw readings and shortened their retention. */
+  /** Resolves once the late readings and a migration started by init() are rolled up (and the raw retention shortened). */
   async rolledUp(): Promise<void> {
     await this.migration;
-    await this.rollupChain;
+    await this.pendingRollups.idle();
   }
 
   private async ensurePolicy(name: string, duration: string, isDefault: boolean, existing: Record<string, unknown> | undefined): Promise<void> {
@@ -145,34 +156,13 @@ export class InfluxReadingStore implements ReadingStore {
     }
   }
 
-  /** Rolls up every raw reading the database holds (migration). */
-  private async rollUpEverything(): Promise<void> {
+  /** Rolls up every raw reading the database holds (migration); true once done, false when the store closed first. */
+  private async rollUpEverything(): Promise<boolean> {
     const first = rowsOf(await this.query(`SELECT first("quality") FROM ${quoteIdent(RETENTION_POLICY)}."readings"`, 'first reading'))[0]?.time;
-    if (typeof first !== 'number') return;
+    if (typeof first !== 'number') return true;
     this.logger?.info({ from: new Date(first).toISOString() }, 'rolling up the stored readings before shortening their retention');
-    await this.rollUp(first, this.now());
-  }
-
-  /**
-   * Runs the continuous queries' statements over the windows holding `first`..`last`, after the run
-   * in progress; spans asked for meanwhile are merged into one run, so a backlog of late writes
-   * costs a few statements, not a few per write.
-   */
-  private rollUp(first: number, last: number): Promise<void> {
-    const queued = this.queuedRollup;
-    if (queued) {
-      queued.first = Math.min(queued.first, first);
-      queued.last = Math.max(queued.last, last);
-      return queued.done;
-    }
-    const next = { first, last, done: Promise.resolve() };
-    next.done = this.rollupChain.then(async () => {
-      this.queuedRollup = undefined;
-      for (const step of rollupSteps(next.first, next.last)) await this.query(rollupQuery(this.database, step.level, step.from, step.to), `roll-up ${step.level}`);
-    });
-    this.queuedRollup = next;
-    this.rollupChain = next.done.catch(() => undefined);
-    return next.done;
+    await this.pendingRollups.add(first, this.now());
+    return this.pendingRollups.idle();
   }
 
   /** Readings that reached InfluxDB too late for the continuous queries are rolled up here. */
@@ -184,9 +174,9 @@ export class InfluxReadingStore implements ReadingStore {
     const first = kept === undefined ? span.first : Math.max(span.first, now - kept + 60_000);
     if (first > span.last) return;
     try {
-      await this.rollUp(first, span.last);
+      await this.pendingRollups.add(first, span.last);
     } catch (err) {
-      throw new StoreWriteError(`rolling up late readings failed: ${(err as Error).message}`, true);
+      throw new StoreWriteError(`late readings could not be recorded for rolling up: ${(err as Error).message}`, true);
     }
   }
 
@@ -288,7 +278,7 @@ export class InfluxReadingStore implements ReadingStore {
   }
 
   async close(): Promise<void> {
-    await this.rollupChain;
+    await this.pendingRollups.stop();
     this.client.close();
   }
 }
