@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { DEMO_SITE_FILE, interpolateEnvironment, parseSiteConfig, SiteConfigError } from '../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../common/site/types.ts';
-import { UPSTREAM_SUBSCRIPTIONS } from '../common/topics.ts';
+import { UPSTREAM_SUBSCRIPTIONS, type GatewayStorageStatus } from '../common/topics.ts';
 import { MetricsRegistry } from '../common/metrics.ts';
 import { isPayloadError, parseDeviceMessage } from '../gateway/mqtt/payload.ts';
 import { topicMatches } from '../gateway/mqtt/topic-match.ts';
@@ -280,6 +280,13 @@ describe('upstream examples of docs/upstream.md', () => {
     await publisher.start();
     await waitFor(() => publisher.connected, 10_000, 'upstream connection');
     await publisher.deliver([{ readings, events }]);
+    // The gateway adds the disk budget it measured to its status.
+    for (const m of messages) {
+      const storage = (JSON.parse(m.text) as { storage?: GatewayStorageStatus }).storage;
+      if (!storage) continue;
+      publisher.updateStatus({ storage });
+      await waitFor(() => live.some((l) => l.topic === m.attrs.topic && l.payload.includes('"storage"')), 10_000, 'the status with its storage');
+    }
     await waitFor(() => messages.every((m) => live.some((l) => l.topic === m.attrs.topic)), 10_000, 'every documented topic');
     await subscriber((topic, payload, retain) => {
       if (retain) retained.set(topic, payload);
