@@ -21,7 +21,7 @@ const DAY = 86_400_000;
  * the demo estate's readings after report by exception: `npm run bench -- --only storage`
  * measures them (docs/benchmarks.md#storage).
  */
-export const INFLUX_BYTES = { raw: 9, rollup: 28 } as const;
+export const INFLUX_BYTES = { raw: 10, rollup: 41 } as const;
 
 /** Readings and events of one device kind over the simulated time. */
 export interface KindCount {
@@ -165,6 +165,19 @@ export function heldAfter(days: number, perDay: BytesPerDay, retentions: Record<
   return keep(retentions.raw) * perDay.raw + keep(retentions['1m']) * perDay['1m'] + keep(retentions['1h']) * perDay['1h'];
 }
 
+/** The first day the bytes held exceed `budget`, within 100 years. */
+export function daysUntil(budget: number, perDay: BytesPerDay, retentions: Record<keyof BytesPerDay, number | undefined>): number | undefined {
+  let lo = 0;
+  let hi = 36_500;
+  if (heldAfter(hi, perDay, retentions) <= budget) return undefined;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (heldAfter(mid, perDay, retentions) > budget) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 const MB = 1e6;
 const int = (n: number) => Math.round(n).toLocaleString('en');
 const mb = (n: number) => `${(n / MB).toFixed(n < 10 * MB ? 1 : 0)} MB`;
@@ -199,11 +212,10 @@ function report(site: SiteConfig, estimate: StorageEstimate): string {
   lines.push(`every reading stored, as without report by exception: SQLite about ${mb((readings * perDay * estimate.sqlite.raw) / Math.max(1, storedPerDay))} a day`);
   const budget = store.maxBytes;
   for (const [name, day] of [['SQLite', estimate.sqlite], ['InfluxDB', estimate.influxdb]] as const) {
-    const year = heldAfter(365, day, retentions);
-    const growth = year - heldAfter(364, day, retentions);
-    const full = budget > year ? 365 + (growth > 0 ? (budget - year) / growth : Number.POSITIVE_INFINITY) : undefined;
+    const full = daysUntil(budget, day, retentions);
     lines.push(
-      `${name}: ${gb(year)} after a year (raw kept ${store.retention}, 1-minute rollups ${store.rollups['1m']}, hourly ${store.rollups['1h']}); the budget of ${gb(budget)} (gateway.store.maxBytes) is ${full === undefined ? 'exceeded within the year' : full === Number.POSITIVE_INFINITY ? 'never full' : `full after about ${int(full)} days`}`,
+      `${name}: ${gb(heldAfter(365, day, retentions))} after a year, ${gb(heldAfter(730, day, retentions))} after two (raw kept ${store.retention}, 1-minute rollups ${store.rollups['1m']}, hourly ${store.rollups['1h']}); ` +
+        `the budget of ${gb(budget)} (gateway.store.maxBytes) is ${full === undefined ? 'not full within 100 years' : `full after about ${full < 730 ? `${int(full)} days` : `${(full / 365).toFixed(0)} years`}`}`,
     );
   }
   return lines.join('\n');
