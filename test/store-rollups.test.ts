@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadingHistory } from '../common/readings/open-reading-history.ts';
 import { AGGREGATES, type ReadingHistory, type SeriesPoint } from '../common/readings/reading-history.ts';
 import { chooseResolution, ROLLUP_MS, type Resolution } from '../common/readings/resolution.ts';
-import { continuousQuery, CONTINUOUS_QUERIES, rollupQuery } from '../gateway/store/influx-rollups.ts';
+import { rowsOf, seriesOf, type QueryResponse } from '../common/readings/influxql.ts';
+import { continuousQuery, CONTINUOUS_QUERIES, rollupQuery, sameQuery } from '../gateway/store/influx-rollups.ts';
 import { InfluxReadingStore } from '../gateway/store/influx-store.ts';
 import type { ReadingStore } from '../gateway/store/reading-store.ts';
 import { SqliteReadingStore } from '../gateway/store/sqlite-store.ts';
@@ -148,5 +149,26 @@ describe('InfluxDB continuous queries', () => {
       expect(cq).toMatch(new RegExp(`^CREATE CONTINUOUS QUERY "${CONTINUOUS_QUERIES[level]}" ON "facility" RESAMPLE EVERY 1m FOR 2[mh] BEGIN`));
     }
     expect(rollupQuery('facility', '1h', 0, 3_600_000)).toContain('FROM "facility"."fm_1m"."readings"');
+  });
+
+  it.skipIf(!requireBinary('influxd'))('are created, and one whose statement differs is replaced, with the retention policies of the site file', async () => {
+    const influxd = await startInfluxd();
+    const q = async (text: string) => (await (await fetch(`${influxd.url}/query?db=facility&q=${encodeURIComponent(text)}`, { method: 'POST' })).json()) as QueryResponse;
+    try {
+      // What an earlier release might have left: a continuous query of the same name doing something else.
+      await q('CREATE DATABASE facility');
+      await q('CREATE RETENTION POLICY fm_1m ON facility DURATION 30d REPLICATION 1');
+      await q('CREATE CONTINUOUS QUERY fm_rollup_1m ON facility BEGIN SELECT mean(value) INTO facility.fm_1m.readings FROM facility.autogen.readings GROUP BY time(1m), * END');
+      const store = new InfluxReadingStore({ url: `${influxd.url}/facility`, retention: '30d', rollupRetention: { '1m': '730d', '1h': 'INF' } });
+      await store.init();
+      await store.close();
+      const cqs = new Map(seriesOf(await q('SHOW CONTINUOUS QUERIES')).find((s) => s.name === 'facility')!.values.map(([n, t]) => [n, t as string]));
+      expect([...cqs.keys()].sort()).toEqual(['fm_rollup_1h', 'fm_rollup_1m']);
+      for (const level of ['1m', '1h'] as const) expect(sameQuery(cqs.get(CONTINUOUS_QUERIES[level])!, continuousQuery('facility', level))).toBe(true);
+      const policies = Object.fromEntries(rowsOf(await q('SHOW RETENTION POLICIES ON facility')).map((r) => [r.name, [r.duration, r.default]]));
+      expect(policies).toMatchObject({ fm_retention: ['720h0m0s', true], fm_1m: ['17520h0m0s', false], fm_1h: ['0s', false] });
+    } finally {
+      await influxd.stop();
+    }
   });
 });
