@@ -84,4 +84,25 @@ describe('pending rollups of late readings', () => {
     expect(again.calls).toEqual(['1m 0..11', '1h 0..60']);
     expect(existsSync(file)).toBe(false);
   });
+
+  it('takes a statement InfluxDB never answers for a failure, and stops without waiting for it', async () => {
+    const clock = new ManualClock(T0);
+    const calls: string[] = [];
+    // The first statement hangs for ever, as an HTTP request can when InfluxDB dies under it.
+    const pending = new PendingRollups({ run: () => (calls.push('run'), calls.length === 1 ? new Promise<void>(() => undefined) : Promise.resolve()), clock, statementTimeoutMs: 60_000 });
+    await pending.add(T0, T0 + 1000);
+    await waitFor(() => clock.pending.length === 1, 5_000, 'the statement timeout');
+    clock.advance(60_000);
+    await waitFor(() => clock.pending.length === 1 && calls.length === 1, 5_000, 'the back-off');
+    clock.advance(1000);
+    expect(await pending.idle()).toBe(true);
+    expect(calls).toEqual(['run', 'run', 'run']);
+
+    const hung = new PendingRollups({ run: () => new Promise<void>(() => undefined), clock, stopWaitMs: 2_000 });
+    await hung.add(T0, T0 + 1000);
+    const stopped = hung.stop();
+    await waitFor(() => clock.pending.includes(clock.now() + 2_000), 5_000, 'the wait of stop()');
+    clock.advance(2_000);
+    await stopped;
+  });
 });

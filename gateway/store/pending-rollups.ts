@@ -11,6 +11,10 @@ export interface PendingRollupsOptions {
   file?: string | undefined;
   clock?: Clock;
   logger?: Logger | undefined;
+  /** A statement that has not answered by then counts as failed and is retried. Default 5 minutes. */
+  statementTimeoutMs?: number;
+  /** stop() waits this long for the statement in progress. Default 5 s. */
+  stopWaitMs?: number;
 }
 
 interface Span {
@@ -28,7 +32,7 @@ function union(a: Span | undefined, b: Span | undefined): Span | undefined {
  * gateway (docs/gateway.md#rollups). A write only records their span (on disk, before the write is
  * acknowledged) and returns; the span is rolled up in the background, a day at a time, spans
  * recorded meanwhile merged into the next run. A span survives a restart in `file`, and a run that
- * fails is retried (1 s, doubling to 30 s) until it succeeds.
+ * fails or hangs is retried (1 s, doubling to 30 s) until it succeeds.
  */
 export class PendingRollups {
   private pending: Span | undefined;
@@ -77,7 +81,10 @@ export class PendingRollups {
   /** Stops after the statement in progress; what is left stays in the file for the next start. */
   async stop(): Promise<void> {
     this.abort.abort();
-    await this.running;
+    // An HTTP request can hang past its timeout when InfluxDB dies under it: the span is on disk anyway.
+    const wait = new AbortController();
+    await Promise.race([this.running, this.clock.sleep(this.options.stopWaitMs ?? 5_000, wait.signal)]);
+    wait.abort();
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -90,7 +97,7 @@ export class PendingRollups {
       try {
         for (const step of rollupSteps(span.first, span.last)) {
           if (this.abort.signal.aborted) throw new Error('stopped');
-          await this.options.run(step.level, step.from, step.to);
+          await this.statement(step.level, step.from, step.to);
         }
         failures = 0;
         this.inProgress = undefined;
@@ -108,6 +115,20 @@ export class PendingRollups {
     }
     this.running = undefined;
     if (!this.pending) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** One statement, failed after statementTimeoutMs if InfluxDB never answers. */
+  private async statement(level: RollupLevel, from: number, to: number): Promise<void> {
+    const timeoutMs = this.options.statementTimeoutMs ?? 300_000;
+    const timer = new AbortController();
+    const timedOut = this.clock.sleep(timeoutMs, timer.signal).then((fired) => {
+      if (fired) throw new Error(`no answer within ${timeoutMs} ms`);
+    });
+    try {
+      await Promise.race([this.options.run(level, from, to), timedOut]);
+    } finally {
+      timer.abort();
+    }
   }
 
   /** Writes the pending span, or removes the file once nothing is pending; only when it changed. */
