@@ -1,4 +1,4 @@
-// `npm run bench [-- --only ingest,modbus,alarm-latency,fanout,dashboard-frames] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
+// `npm run bench [-- --only ingest,modbus,alarm-latency,fanout,dashboard-frames,storage,history] [--quick] [--profile] [--duration SECONDS]`: the benchmarks of the targets in docs/design.md.
 // Prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -8,6 +8,8 @@ import { runDashboardFrames } from './dashboard-frames.ts';
 import { runFanout } from './fanout/fanout-scenario.ts';
 import { runIngest } from './ingest/ingest-scenario.ts';
 import { runModbus } from './modbus/modbus-scenario.ts';
+import { runHistoryScenario } from './storage/history-scenario.ts';
+import { runStorageScenario } from './storage/storage-scenario.ts';
 import { runOutboxScenario, runStoreScenario } from './throughput-scenarios.ts';
 import type { CpuProfileSummary } from './cpu-profile.ts';
 import type { BenchOptions, ScenarioResult } from './scenario.ts';
@@ -20,6 +22,8 @@ const SCENARIOS: Record<string, (o: BenchOptions) => Promise<ScenarioResult>> = 
   'dashboard-frames': runDashboardFrames,
   store: runStoreScenario,
   outbox: runOutboxScenario,
+  storage: runStorageScenario,
+  history: runHistoryScenario,
 };
 
 function parseArgs(argv: string[]): BenchOptions & { only: string[] } {

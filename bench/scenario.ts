@@ -21,7 +21,7 @@ export interface BenchOptions {
   quick: boolean;
   /** Run the gateway process under node --cpu-prof and summarise where its time goes. */
   profile: boolean;
-  /** Overrides the measuring time of the ingest and modbus scenarios. */
+  /** Overrides the measuring time of the ingest and modbus scenarios, and the simulated time of storage. */
   durationS?: number;
 }
 

@@ -9,6 +9,11 @@ function labelKey(labels: Labels): string {
   return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
 }
 
+/** Prometheus text writes infinities as +Inf and -Inf. */
+function sample(v: number): string {
+  return v === Number.POSITIVE_INFINITY ? '+Inf' : v === Number.NEGATIVE_INFINITY ? '-Inf' : String(v);
+}
+
 abstract class Metric {
   protected readonly values = new Map<string, number>();
   constructor(
@@ -22,7 +27,7 @@ abstract class Metric {
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values) lines.push(k ? `${this.name}{${k}} ${v}` : `${this.name} ${v}`);
+    for (const [k, v] of this.values) lines.push(k ? `${this.name}{${k}} ${sample(v)}` : `${this.name} ${sample(v)}`);
     return lines.join('\n');
   }
 }

@@ -79,9 +79,31 @@ export interface UpstreamEvent {
   attrs: Record<string, string | number | boolean>;
 }
 
+/**
+ * How much disk the gateway's reading store and outbox take against their budget (the `storage`
+ * section of the gateway status, docs/upstream.md#gateway-status-and-last-will).
+ */
+export interface GatewayStorageStatus {
+  /** When it was measured. */
+  ts: number;
+  /** Store and outbox together. */
+  budgetBytes: number;
+  usedBytes: number;
+  /** usedBytes / budgetBytes. */
+  usedRatio: number;
+  /** Growth of usedBytes, from the samples of the last day; null until the second sample. */
+  growthBytesPerDay: number | null;
+  /** At that growth; null when not growing. */
+  daysUntilFull: number | null;
+  store: { usedBytes: number; budgetBytes: number };
+  outbox: { usedBytes: number; budgetBytes: number };
+}
+
 /** Payload of the gateway status topic; the last will carries `online: false`. */
 export interface GatewayStatus {
   gateway: string;
   online: boolean;
   ts: number;
+  /** Disk used against the budget, once measured. */
+  storage?: GatewayStorageStatus;
 }

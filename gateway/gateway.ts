@@ -4,14 +4,19 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logger.ts';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import type { SiteConfig } from '../common/site/types.ts';
+import type { GatewayStorageStatus } from '../common/topics.ts';
+import type { Clock } from './clock.ts';
 import { CONNECTORS } from './connectors/index.ts';
 import type { Connector, ConnectorStatus, Ingest } from './connectors/connector.ts';
 import { MetricsRegistry } from '../common/metrics.ts';
 import { decodeBatch, encodeBatch } from './outbox/batch-codec.ts';
 import { DeliveryLoop } from './outbox/delivery-loop.ts';
 import { DiskOutbox, type OutboxRecord } from './outbox/disk-outbox.ts';
+import { ReportFilter } from './reporting/report-filter.ts';
 import { createReadingStore } from './store/create-reading-store.ts';
+import { DiskBudget } from './store/disk-budget.ts';
 import type { ReadingStore } from './store/reading-store.ts';
+import type { StoreSelection } from './store/store-selection.ts';
 import { StoreWriteError } from './store/store-write-error.ts';
 import { UpstreamPublisher } from './upstream/upstream-publisher.ts';
 
@@ -38,6 +43,10 @@ export interface GatewayOptions {
   storeBytesPerWrite?: number;
   /** Writes to the reading store in flight at once; the outbox cursor still moves strictly in order. Default 4. */
   storeWritesInFlight?: number;
+  /** How often the disk budget is measured. Default 60 s. */
+  storageSampleIntervalMs?: number;
+  /** Times the disk budget's samples. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface GatewayHealth {
@@ -46,6 +55,8 @@ export interface GatewayHealth {
   store: { backend: string; healthy: boolean; lastError?: string };
   upstream: { enabled: boolean; healthy: boolean; connected: boolean; lastError?: string };
   outbox: { bytes: number; pending: Record<string, number>; dropped: number; rejected: number };
+  /** Disk used against the budget; null until first measured. */
+  storage: GatewayStorageStatus | null;
 }
 
 /**
@@ -59,13 +70,19 @@ export class Gateway {
   private site: SiteConfig;
   private outbox!: DiskOutbox;
   private store!: ReadingStore;
-  private storeReady = false;
+  private storeReady: Promise<void> | undefined;
+  private readonly reporting: ReportFilter;
+  /** Selections of deliveries not acknowledged yet, so a retry stores exactly what the first attempt chose. */
+  private readonly selections = new Map<string, (StoreSelection | undefined)[]>();
+  private diskBudget: DiskBudget | undefined;
   private storeLoop!: DeliveryLoop;
   private upstream: UpstreamPublisher | undefined;
   private upstreamLoop: DeliveryLoop | undefined;
   private connectors: Connector[] = [];
   private readonly storeLatency;
   private readonly storeRejected;
+  private readonly storeKept;
+  private readonly storeSkipped;
   readonly ingest: Ingest;
 
   constructor(private readonly options: GatewayOptions) {
@@ -77,6 +94,9 @@ export class Gateway {
     this.storeRejected = this.metrics.counter('fm_store_rejected_batches_total', 'Outbox records the reading store refused for good, kept in DATA_DIR/rejected');
     this.storeLatency = this.metrics.summary('fm_store_write_seconds', 'Time the reading store takes to accept one write');
     const refused = this.metrics.counter('fm_gateway_refused_records_total', 'Submissions the outbox refused (full, reject-new)');
+    this.storeKept = this.metrics.counter('fm_store_readings_kept_total', 'Readings report by exception sends to the reading store');
+    this.storeSkipped = this.metrics.counter('fm_store_readings_skipped_total', 'Readings report by exception leaves out of the reading store (inside their deadband, before their heartbeat)');
+    this.reporting = new ReportFilter(options.site);
     this.ingest = {
       submit: async (readings: Reading[], events: DeviceEvent[]) => {
         if (readings.length === 0 && events.length === 0) return;
@@ -114,7 +134,14 @@ export class Gateway {
     });
     this.outbox.on('error', (err) => this.log.error({ err: err.message }, 'outbox problem'));
 
-    this.store = createReadingStore({ influxUrl: this.options.influxUrl, dataDir, retention: site.gateway.store.retention, batchSize: site.gateway.store.batchSize, logger });
+    this.store = createReadingStore({
+      influxUrl: this.options.influxUrl,
+      dataDir,
+      retention: site.gateway.store.retention,
+      rollups: site.gateway.store.rollups,
+      batchSize: site.gateway.store.batchSize,
+      logger,
+    });
     this.storeLoop = this.deliveryLoop('store', (records) => this.deliverToStore(records), {
       maxRecords: this.options.storeRecordsPerWrite ?? 64,
       maxBytes: this.options.storeBytesPerWrite ?? 1024 * 1024,
@@ -142,8 +169,20 @@ export class Gateway {
         maxInFlight: 1,
       });
     }
+    this.diskBudget = new DiskBudget({
+      storeBytes: () => this.store.diskBytes(),
+      outboxBytes: () => this.outbox.stats().bytes,
+      storeBudgetBytes: site.gateway.store.maxBytes,
+      outboxBudgetBytes: site.gateway.outbox.maxBytes,
+      metrics: this.metrics,
+      ...(this.options.storageSampleIntervalMs !== undefined ? { intervalMs: this.options.storageSampleIntervalMs } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+    });
+    this.diskBudget.on('error', (err) => this.log.warn({ err: err.message }, 'disk budget not measured'));
+    this.diskBudget.on('status', (s) => this.upstream?.updateStatus({ storage: s }));
     this.storeLoop.start();
     this.upstreamLoop?.start();
+    this.diskBudget.start();
     await this.startConnectors();
     this.log.info(
       { gateway: site.gateway.id, store: this.store.backend, connectors: this.connectors.map((c) => c.name), devices: site.devices.length },
@@ -158,6 +197,7 @@ export class Gateway {
     }
     await this.stopConnectors();
     this.site = site;
+    this.reporting.configure(site);
     await this.startConnectors();
     this.log.info({ file: site.file, devices: site.devices.length }, 'site file applied');
   }
@@ -165,6 +205,7 @@ export class Gateway {
   /** Stops reading devices, delivers what it can, and closes everything. Nothing acknowledged is lost. */
   async stop(): Promise<void> {
     await this.stopConnectors();
+    await this.diskBudget?.stop();
     await this.storeLoop?.stop();
     await this.upstreamLoop?.stop();
     await this.upstream?.stop();
@@ -189,6 +230,7 @@ export class Gateway {
         dropped: stats.droppedRecords,
         rejected: stats.rejectedRecords,
       },
+      storage: this.diskBudget?.status ?? null,
     };
     if (store.lastError && !store.healthy) h.store.lastError = store.lastError.message;
     if (up?.lastError && !up.healthy) h.upstream.lastError = up.lastError.message;
@@ -215,21 +257,45 @@ export class Gateway {
   }
 
   private async deliverToStore(records: OutboxRecord[]): Promise<void> {
-    if (!this.storeReady) {
-      await this.store.init();
-      this.storeReady = true;
+    this.storeReady ??= this.openStore();
+    try {
+      await this.storeReady;
+    } catch (err) {
+      this.storeReady = undefined;
+      throw err;
+    }
+    // Deliveries reach this point in outbox order (they wait on the same promise), so report by exception sees readings in order.
+    const key = `${records[0]!.seq}-${records.at(-1)!.seq}`;
+    let selections = this.selections.get(key);
+    if (!selections) {
+      const before = { ...this.reporting.counts };
+      selections = records.map((r) => this.reporting.select(r.payload));
+      this.storeKept.inc({}, this.reporting.counts.kept - before.kept);
+      this.storeSkipped.inc({}, this.reporting.counts.skipped - before.skipped);
+      this.selections.set(key, selections);
     }
     const started = performance.now();
     try {
-      await this.store.writeOutboxBatches(records.map((r) => r.payload));
+      await this.store.writeOutboxBatches(
+        records.map((r) => r.payload),
+        selections,
+      );
       this.storeLatency.observe((performance.now() - started) / 1000);
     } catch (err) {
       if (err instanceof StoreWriteError && !err.retryable) {
+        this.selections.delete(key);
         await this.setAside(records, err);
         return;
       }
       throw err;
     }
+    this.selections.delete(key);
+  }
+
+  /** Creates or migrates the store, and starts report by exception from what it holds. */
+  private async openStore(): Promise<void> {
+    await this.store.init();
+    this.reporting.seed(await this.store.latest());
   }
 
   /** A batch the store will never accept (e.g. a field type conflict) is kept on disk for an operator, not retried forever. */

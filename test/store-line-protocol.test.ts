@@ -8,7 +8,7 @@ import { quoteIdent, stringLiteral, timeLiteral } from '../common/readings/influ
 import { encodeBatch } from '../gateway/outbox/batch-codec.ts';
 import { batchLineBodies, escapeTag, eventLine, lineBodies, readingLine } from '../gateway/store/line-protocol.ts';
 import { ROUND_TRIP_BATCHES } from './fixtures/outbox/batches.ts';
-import { normaliseRetention, retentionMs } from '../gateway/store/retention.ts';
+import { normaliseRetention, retentionMs } from '../common/readings/retention.ts';
 
 describe('line protocol tag escaping', () => {
   it.each([

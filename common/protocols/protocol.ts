@@ -23,6 +23,8 @@ export interface ProtocolDevice<Block> {
   address: string;
   /** Metrics the device can report; undefined when the protocol lets a device send any metric. */
   metrics?: string[];
+  /** The register map (profile) the device is read with, when the protocol has such maps. */
+  profile?: string;
 }
 
 /** What a protocol reads from one site file: its top-level sections, then its devices. */

@@ -1,11 +1,40 @@
 import type { DeviceEvent, DeviceKind, Quality, Reading } from '../reading.ts';
-import { checkRangeQuery, type EventQuery, type LatestFilter, type RangeQuery, type SeriesPoint } from './reading-history.ts';
+import { checkRangeQuery, type Aggregate, type EventQuery, type LatestFilter, type RangeQuery, type SeriesPoint } from './reading-history.ts';
+import type { Resolution } from './resolution.ts';
 
 // InfluxQL quoting: https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers
 // Values from devices never reach a query as text: they go as bound parameters (`$device`).
 
-/** The retention policy readings and events are written to (docs/gateway.md#reading-store). */
+/** The retention policy raw readings and events are written to (docs/gateway.md#reading-store). */
 export const RETENTION_POLICY = 'fm_retention';
+
+/** The retention policy of each rollup; its measurement is `readings` too. */
+export const ROLLUP_POLICIES = { '1m': 'fm_1m', '1h': 'fm_1h' } as const;
+
+/** Fields of a rollup point: the window's min, max, first, last, sum and count of the values, and the sum of the counter deltas. */
+export const ROLLUP_FIELDS = ['min', 'max', 'first', 'last', 'sum', 'count', 'delta'] as const;
+
+// An aggregate over raw readings, and the same aggregate over rollup points (exact: windows made of whole rollup windows).
+const RAW_AGGREGATE: Record<Aggregate, string> = {
+  mean: 'mean("value")',
+  min: 'min("value")',
+  max: 'max("value")',
+  first: 'first("value")',
+  last: 'last("value")',
+  sum: 'sum("value")',
+  count: 'count("value")',
+  delta: 'sum("delta")',
+};
+const ROLLUP_AGGREGATE: Record<Aggregate, string> = {
+  mean: 'sum("sum") / sum("count")',
+  min: 'min("min")',
+  max: 'max("max")',
+  first: 'first("first")',
+  last: 'last("last")',
+  sum: 'sum("sum")',
+  count: 'sum("count")',
+  delta: 'sum("delta")',
+};
 
 /** A double-quoted identifier (database, retention policy, measurement, tag key). */
 export function quoteIdent(name: string): string {
@@ -40,8 +69,8 @@ export interface QueryResponse {
   error?: string;
 }
 
-function from(measurement: 'readings' | 'events'): string {
-  return `${quoteIdent(RETENTION_POLICY)}.${quoteIdent(measurement)}`;
+function from(measurement: 'readings' | 'events', resolution: Resolution = 'raw'): string {
+  return `${quoteIdent(resolution === 'raw' ? RETENTION_POLICY : ROLLUP_POLICIES[resolution])}.${quoteIdent(measurement)}`;
 }
 
 function tagFilter(filter: LatestFilter): { where: string; params: Record<string, string> } {
@@ -72,7 +101,7 @@ export function rangeQuery(q: RangeQuery): InfluxQuery {
     params.metric = q.metric;
   }
   const text = window
-    ? `SELECT ${window.aggregate}("value") AS "value" FROM ${from('readings')} WHERE ${where} GROUP BY time(${window.every}ms), "metric" fill(none)`
+    ? `SELECT ${(window.resolution === 'raw' ? RAW_AGGREGATE : ROLLUP_AGGREGATE)[window.aggregate]} AS "value" FROM ${from('readings', window.resolution)} WHERE ${where} GROUP BY time(${window.every}ms), "metric" fill(none)`
     : `SELECT "value", "quality" FROM ${from('readings')} WHERE ${where} GROUP BY "metric"`;
   return { text, params, what: 'range' };
 }

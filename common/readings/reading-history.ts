@@ -1,8 +1,10 @@
 import type { DeviceEvent, Reading } from '../reading.ts';
+import { RESOLUTIONS, ROLLUP_MS, type Resolution } from './resolution.ts';
 
-export type Aggregate = 'mean' | 'min' | 'max' | 'last' | 'first' | 'sum' | 'count';
+/** `delta`: the increase of a counter (a meter total) over the window. */
+export type Aggregate = 'mean' | 'min' | 'max' | 'last' | 'first' | 'sum' | 'count' | 'delta';
 
-export const AGGREGATES: readonly Aggregate[] = ['mean', 'min', 'max', 'last', 'first', 'sum', 'count'];
+export const AGGREGATES: readonly Aggregate[] = ['mean', 'min', 'max', 'last', 'first', 'sum', 'count', 'delta'];
 
 export interface RangeQuery {
   device: string;
@@ -16,6 +18,8 @@ export interface RangeQuery {
   every?: number;
   /** Default `mean`. */
   aggregate?: Aggregate;
+  /** What to read: raw readings (default), or a rollup, whose window must divide `every`. */
+  resolution?: Resolution;
 }
 
 /** One point of a range answer; with `every`, `ts` is the start of the window. */
@@ -55,12 +59,18 @@ export interface ReadingHistory {
   close(): Promise<void>;
 }
 
-/** The window of an aggregated range query in whole ms and its aggregate; throws naming what is wrong. */
-export function checkRangeQuery(q: RangeQuery): { every: number; aggregate: Aggregate } | undefined {
-  if (q.every === undefined) return undefined;
+/** The window of an aggregated range query in whole ms, its aggregate and resolution; throws naming what is wrong. */
+export function checkRangeQuery(q: RangeQuery): { every: number; aggregate: Aggregate; resolution: Resolution } | undefined {
+  const resolution = q.resolution ?? 'raw';
+  if (!RESOLUTIONS.includes(resolution)) throw new Error(`range: unknown resolution ${JSON.stringify(resolution)} (one of ${RESOLUTIONS.join(', ')})`);
+  if (q.every === undefined) {
+    if (resolution !== 'raw') throw new Error(`range: the ${resolution} rollup answers windows: give every (a multiple of ${ROLLUP_MS[resolution]} ms)`);
+    return undefined;
+  }
   const every = Math.trunc(q.every);
   if (!(every > 0)) throw new Error(`range: every must be a positive number of ms, got ${q.every}`);
   const aggregate = q.aggregate ?? 'mean';
   if (!AGGREGATES.includes(aggregate)) throw new Error(`range: unknown aggregate ${JSON.stringify(aggregate)} (one of ${AGGREGATES.join(', ')})`);
-  return { every, aggregate };
+  if (resolution !== 'raw' && every % ROLLUP_MS[resolution] !== 0) throw new Error(`range: every ${every} ms is not a multiple of the ${resolution} rollup's window (${ROLLUP_MS[resolution]} ms)`);
+  return { every, aggregate, resolution };
 }

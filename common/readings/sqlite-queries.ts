@@ -1,10 +1,30 @@
 import type Database from 'better-sqlite3';
 import type { DeviceEvent, DeviceKind, Quality, Reading } from '../reading.ts';
 import { checkRangeQuery, type Aggregate, type EventQuery, type LatestFilter, type RangeQuery, type SeriesPoint } from './reading-history.ts';
+import type { Resolution } from './resolution.ts';
+
+/** The table of each rollup: one row per series and window, `ts` its start. */
+export const ROLLUP_TABLES = { '1m': 'rollup_1m', '1h': 'rollup_1h' } as const;
+
+const rollupTable = (name: string): string => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  ts INTEGER NOT NULL,
+  min REAL NOT NULL,
+  max REAL NOT NULL,
+  first REAL NOT NULL,
+  last REAL NOT NULL,
+  sum REAL NOT NULL,
+  count INTEGER NOT NULL,
+  delta REAL,
+  PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;`;
 
 /**
  * `DATA_DIR/readings.db` (docs/gateway.md#reading-store). A series is (building, device, metric);
- * a reading is (series, ts), so a replayed reading replaces the stored one.
+ * a reading is (series, ts), so a replayed reading replaces the stored one. `delta` is a counter's
+ * increase since its previous stored reading. The rollup tables hold, per series and window, the
+ * min, max, first, last, sum and count of the values and the sum of the deltas.
  */
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
@@ -23,6 +43,7 @@ CREATE TABLE IF NOT EXISTS readings (
   ts INTEGER NOT NULL,
   value REAL,
   quality TEXT NOT NULL,
+  delta REAL,
   PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -36,12 +57,20 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (building, device, event, ts)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+${rollupTable(ROLLUP_TABLES['1m'])}
+${rollupTable(ROLLUP_TABLES['1h'])}
+CREATE TABLE IF NOT EXISTS store_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** True once the tables of SQLITE_SCHEMA exist in `db`. */
 export function hasReadingTables(db: Database.Database): boolean {
-  const row = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('series', 'readings', 'events')").get();
-  return row?.n === 3;
+  const row = db
+    .prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('series', 'readings', 'events', 'rollup_1m', 'rollup_1h')")
+    .get();
+  return row?.n === 5;
 }
 
 interface ReadingRow {
@@ -98,7 +127,7 @@ export function sqliteLatest(db: Database.Database, filter: LatestFilter): Readi
 }
 
 // SQLite takes a bare column of a MIN()/MAX() query from the row holding the extreme: first/last.
-const SELECT_AGGREGATE: Record<Aggregate, string> = {
+const RAW_AGGREGATE: Record<Aggregate, string> = {
   mean: 'AVG(r.value) AS value',
   min: 'MIN(r.value) AS value',
   max: 'MAX(r.value) AS value',
@@ -106,7 +135,23 @@ const SELECT_AGGREGATE: Record<Aggregate, string> = {
   count: 'COUNT(r.value) AS value',
   first: 'r.value AS value, MIN(r.ts) AS _at',
   last: 'r.value AS value, MAX(r.ts) AS _at',
+  delta: 'SUM(r.delta) AS value',
 };
+// The same over rollup rows: exact, since a window is made of whole rollup windows.
+const ROLLUP_AGGREGATE: Record<Aggregate, string> = {
+  mean: 'CAST(SUM(r.sum) AS REAL) / SUM(r.count) AS value',
+  min: 'MIN(r.min) AS value',
+  max: 'MAX(r.max) AS value',
+  sum: 'SUM(r.sum) AS value',
+  count: 'SUM(r.count) AS value',
+  first: 'r.first AS value, MIN(r.ts) AS _at',
+  last: 'r.last AS value, MAX(r.ts) AS _at',
+  delta: 'SUM(r.delta) AS value',
+};
+
+function tableOf(resolution: Resolution): string {
+  return resolution === 'raw' ? 'readings' : ROLLUP_TABLES[resolution];
+}
 
 /** Answers like InfluxDB: windows aligned to the epoch, aggregates over readings that have a value, windows without one left out. */
 export function sqliteRange(db: Database.Database, q: RangeQuery): SeriesPoint[] {
@@ -124,14 +169,16 @@ export function sqliteRange(db: Database.Database, q: RangeQuery): SeriesPoint[]
       .prepare<unknown[], SeriesPoint>(`SELECT s.metric, r.ts, r.value FROM series s JOIN readings r ON r.series_id = s.id WHERE ${where} ORDER BY s.metric, r.ts`)
       .all(...params);
   }
-  const { every, aggregate } = window;
+  const { every, aggregate, resolution } = window;
+  const select = (resolution === 'raw' ? RAW_AGGREGATE : ROLLUP_AGGREGATE)[aggregate];
+  const present = aggregate === 'delta' ? 'r.delta IS NOT NULL' : resolution === 'raw' ? 'r.value IS NOT NULL' : '1';
   // Windows start at multiples of `every` since the epoch, like InfluxDB's GROUP BY time().
   const start = `(r.ts - (((r.ts % ${every}) + ${every}) % ${every}))`;
   const rows = db
     .prepare<unknown[], SeriesPoint>(
-      `SELECT s.metric AS metric, ${start} AS ts, ${SELECT_AGGREGATE[aggregate]}
-       FROM series s JOIN readings r ON r.series_id = s.id
-       WHERE ${where} AND r.value IS NOT NULL
+      `SELECT s.metric AS metric, ${start} AS ts, ${select}
+       FROM series s JOIN ${tableOf(resolution)} r ON r.series_id = s.id
+       WHERE ${where} AND ${present}
        GROUP BY s.metric, ${start} ORDER BY s.metric, ts`,
     )
     .all(...params);

@@ -6,6 +6,7 @@ import type { EnvironmentVariables } from '../env.ts';
 import { PROTOCOLS, PROTOCOL_NAMES, protocolNamesText } from '../protocols/index.ts';
 import type { SiteProblem } from '../protocols/protocol.ts';
 import type { DeviceKind } from '../reading.ts';
+import { readReporting, type RawReporting } from './reporting.ts';
 import { siteSchema } from './schema.ts';
 import type { BuildingConfig, DeviceConfig, GatewayServing, ProtocolName, ProtocolSections, SiteConfig, WhenOutboxFull } from './types.ts';
 
@@ -116,9 +117,10 @@ interface RawSite {
     buildings?: string[];
     pollIntervalMs?: number;
     outbox?: { maxBytes?: number; whenFull?: WhenOutboxFull };
-    store?: { batchSize?: number; flushIntervalMs?: number; retention?: string };
+    store?: { batchSize?: number; flushIntervalMs?: number; retention?: string; rollups?: { '1m'?: string; '1h'?: string }; maxBytes?: number };
   };
   gateways?: { id: string; buildings: string[] }[];
+  reporting?: RawReporting;
   buildings: { id: string; name: string; type?: BuildingConfig['type']; units?: { id: string; floor?: number; area_m2?: number }[]; devices?: RawDevice[] }[];
   rules?: Record<string, unknown>;
   inspections?: unknown[];
@@ -185,6 +187,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       };
       if (d.unit !== undefined) device.unit = d.unit;
       if (read.metrics) device.metrics = read.metrics;
+      if (read.profile !== undefined) device.profile = read.profile;
       devices.push(device);
     });
     return { id: b.id, name: b.name, type: b.type ?? 'residential', units, devices };
@@ -192,6 +195,9 @@ function normalise(raw: RawSite, file: string): SiteConfig {
 
   const gatewayId = raw.gateway?.id ?? `${raw.site.id}-gateway`;
   const gateways = servingGateways(raw, gatewayId, buildings, problems);
+  const sections = Object.assign({}, ...[...readers.values()].map((r) => r.sections)) as ProtocolSections;
+  const profileMetrics = Object.fromEntries(Object.entries(sections.profiles ?? {}).map(([name, p]) => [name, p.points.map((pt) => pt.metric)]));
+  const reporting = readReporting(raw.reporting, buildings.flatMap((b) => b.devices), profileMetrics, problems);
 
   if (problems.length > 0) throw new SiteConfigError(file, problems);
 
@@ -206,13 +212,16 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       store: {
         batchSize: raw.gateway?.store?.batchSize ?? 5000,
         flushIntervalMs: raw.gateway?.store?.flushIntervalMs ?? 1000,
-        retention: raw.gateway?.store?.retention ?? '365d',
+        retention: raw.gateway?.store?.retention ?? '30d',
+        rollups: { '1m': raw.gateway?.store?.rollups?.['1m'] ?? '730d', '1h': raw.gateway?.store?.rollups?.['1h'] ?? 'INF' },
+        maxBytes: raw.gateway?.store?.maxBytes ?? 32 * 1024 ** 3,
       },
     },
     gateways,
-    ...(Object.assign({}, ...[...readers.values()].map((r) => r.sections)) as ProtocolSections),
+    ...sections,
     buildings,
     devices: buildings.flatMap((b) => b.devices),
+    reporting,
     rules: raw.rules ?? {},
     inspections: raw.inspections ?? [],
     workOrders: raw.workOrders ?? {},

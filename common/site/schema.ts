@@ -1,12 +1,15 @@
 import { PROTOCOLS, PROTOCOL_NAMES } from '../protocols/index.ts';
 import { idSchema as id } from '../protocols/links.ts';
 import { DEVICE_KINDS } from '../reading.ts';
+import { reportingSchema } from './reporting.ts';
 
 /**
  * JSON Schema of the site file, documented in docs/site-file.md. Each protocol of
  * `common/protocols/` brings the schema of its device block and of its top-level sections.
  */
 const protocols = Object.values(PROTOCOLS);
+
+const retention = { type: 'string', pattern: '^(INF|[1-9][0-9]*[hdw])$' };
 
 const device = {
   type: 'object',
@@ -62,7 +65,13 @@ export const siteSchema = {
           properties: {
             batchSize: { type: 'integer', minimum: 1, maximum: 100000 },
             flushIntervalMs: { type: 'integer', minimum: 1, maximum: 60000 },
-            retention: { type: 'string', pattern: '^(INF|[1-9][0-9]*[hdw])$', description: 'INF, or at least 1h: N h, d or w' },
+            retention: { ...retention, description: 'raw readings and events: INF, or at least 1h: N h, d or w' },
+            rollups: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { '1m': { ...retention, description: '1-minute rollups' }, '1h': { ...retention, description: '1-hour rollups' } },
+            },
+            maxBytes: { type: 'integer', minimum: 1048576, description: 'disk budget of the reading store' },
           },
         },
       },
@@ -102,6 +111,7 @@ export const siteSchema = {
         },
       },
     },
+    reporting: reportingSchema,
     rules: { type: 'object', description: 'rule overrides per device kind and device (server)' },
     inspections: { type: 'array', description: 'routine inspection schedules (server)' },
     workOrders: { type: 'object', description: 'response-time standards, callbacks, escalation and the emergency team (server)' },

@@ -1,4 +1,5 @@
 import type { DeviceKind } from '../reading.ts';
+import type { ReportingConfig } from './reporting.ts';
 
 export type WhenOutboxFull = 'drop-oldest' | 'reject-new';
 
@@ -32,6 +33,8 @@ export interface DeviceConfig extends Partial<ProtocolBlocks> {
   address: string;
   /** Metrics the device can report (from its profile, data items or mapping); undefined when it may send any. */
   metrics?: readonly string[];
+  /** The Modbus profile (register map) it is read with. */
+  profile?: string;
 }
 
 export interface UnitConfig {
@@ -49,13 +52,24 @@ export interface BuildingConfig {
   devices: DeviceConfig[];
 }
 
+export interface StoreConfig {
+  batchSize: number;
+  flushIntervalMs: number;
+  /** Raw readings and events: `30d`, `12h`, `INF`. */
+  retention: string;
+  /** 1-minute and 1-hour rollups. */
+  rollups: { '1m': string; '1h': string };
+  /** Disk budget of the reading store (docs/gateway.md#disk-budget). */
+  maxBytes: number;
+}
+
 export interface GatewayConfig {
   id: string;
   /** The buildings this gateway serves: it reads their devices and may publish only their topics. */
   buildings: string[];
   pollIntervalMs: number;
   outbox: { maxBytes: number; whenFull: WhenOutboxFull };
-  store: { batchSize: number; flushIntervalMs: number; retention: string };
+  store: StoreConfig;
 }
 
 /** A gateway's login (its id) and the buildings it may publish for. */
@@ -76,6 +90,8 @@ export interface SiteConfig extends ProtocolSections {
   buildings: BuildingConfig[];
   /** Every device of every building. */
   devices: DeviceConfig[];
+  /** Which readings the gateway keeps in the reading store. */
+  reporting: ReportingConfig;
   rules: Record<string, unknown>;
   inspections: unknown[];
   /** Work-order settings; the server checks them (server/work-orders/work-order-settings.ts). */

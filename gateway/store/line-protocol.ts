@@ -1,5 +1,6 @@
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { BatchReadings } from '../outbox/batch-codec.ts';
+import type { StoreSelection, StoredReading } from './store-selection.ts';
 
 // InfluxDB 1.x line protocol: https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/
 // Tag keys, tag values and field keys escape comma, equals sign and space; string field values
@@ -41,19 +42,22 @@ export function readingSeriesKey(r: Reading): string {
 
 /**
  * `value` is a float field, absent when the reading has no value (quality `bad`): such points are
- * counted through `quality` and never reach mean() or sum().
+ * counted through `quality` and never reach mean() or sum(). `delta`, a counter's increase since
+ * its previous stored reading, is a float field too, absent when unknown: a point written again
+ * without it keeps the one it had.
  */
-export function readingFields(r: Reading): string {
+export function readingFields(r: StoredReading): string {
   const v = r.value;
   const q = qualityField(r.quality);
-  return v !== null && Number.isFinite(v) ? 'value=' + String(v) + ',' + q : q;
+  const d = r.delta !== undefined && Number.isFinite(r.delta) ? 'delta=' + String(r.delta) + ',' : '';
+  return v !== null && Number.isFinite(v) ? 'value=' + String(v) + ',' + d + q : q;
 }
 
 function escapeFieldKeyValue(key: string, value: string): string {
   return escapeTag(key) + '=' + escapeStringField(value);
 }
 
-export function readingLine(r: Reading): string {
+export function readingLine(r: StoredReading): string {
   return readingSeriesKey(r) + ' ' + readingFields(r) + ' ' + timestamp(r.ts);
 }
 
@@ -74,6 +78,12 @@ export function eventLine(e: DeviceEvent): string {
   return key + ' ' + fields + ' ' + timestamp(e.ts);
 }
 
+/** The first and last time of the readings written, widened as lines are written. */
+export interface TimeSpan {
+  first: number;
+  last: number;
+}
+
 /** One write request: line protocol, one point per line. */
 export interface LineBody {
   text: Buffer;
@@ -88,7 +98,7 @@ function qualityField(q: string): string {
  * Bodies of at most `pointsPerBody` points from readings and events, each built only when the
  * caller asks for it (when a request slot frees up), so no more than one is held unsent.
  */
-export function* lineBodies(readings: readonly Reading[], events: readonly DeviceEvent[], pointsPerBody: number): Generator<LineBody, void, undefined> {
+export function* lineBodies(readings: readonly StoredReading[], events: readonly DeviceEvent[], pointsPerBody: number): Generator<LineBody, void, undefined> {
   let text = '';
   let points = 0;
   for (const r of readings) {
@@ -181,6 +191,7 @@ const KEY_KIND = enc(',kind=');
 const KEY_METRIC = enc(',metric=');
 const KEY_UNIT = enc(',unit=');
 const FIELD_VALUE = enc(' value=');
+const FIELD_DELTA = enc('delta=');
 const QUALITY_FIELD: Record<string, Buffer> = {};
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
@@ -193,20 +204,28 @@ function qualityBytes(q: string): Buffer {
 /**
  * The same bodies straight from encoded outbox batches (batch-codec), without a `Reading` or a
  * string per reading: every distinct string of a batch is escaped once and lines are written as
- * bytes. Lines are exactly those of readingLine and eventLine.
+ * bytes. Lines are exactly those of readingLine and eventLine. `selections[i]`, when given, says
+ * which readings of `payloads[i]` to write and their deltas.
  */
-export function* batchLineBodies(payloads: readonly Buffer[], pointsPerBody: number): Generator<LineBody, void, undefined> {
+export function* batchLineBodies(
+  payloads: readonly Buffer[],
+  pointsPerBody: number,
+  selections?: readonly (StoreSelection | undefined)[],
+  span?: TimeSpan,
+): Generator<LineBody, void, undefined> {
   let w = new BodyWriter(64 * 1024);
   let points = 0;
   const line = (): void => {
     if (points > 0) w.byte(NEWLINE);
   };
-  for (const payload of payloads) {
-    const c = new BatchReadings(payload);
+  for (let p = 0; p < payloads.length; p++) {
+    const c = new BatchReadings(payloads[p]!);
+    const selection = selections?.[p];
     const s = c.strings;
     const escaped = new Array<Buffer | undefined>(s.length);
     const tag = (i: number): Buffer => (escaped[i] ??= enc(escapeTag(s[i] as string)));
-    while (c.next()) {
+    for (let i = 0; c.next(); i++) {
+      if (selection && selection.keep[i] === 0) continue;
       line();
       w.bytes(KEY_BUILDING);
       w.bytes(tag(c.building));
@@ -230,10 +249,20 @@ export function* batchLineBodies(payloads: readonly Buffer[], pointsPerBody: num
         if (Number.isSafeInteger(v)) w.integer(v);
         else w.ascii(String(v));
         w.byte(COMMA);
+        const d = selection?.deltas.get(i);
+        if (d !== undefined && Number.isFinite(d)) {
+          w.bytes(FIELD_DELTA);
+          w.ascii(String(d));
+          w.byte(COMMA);
+        }
       } else w.byte(SPACE);
       w.bytes(qualityBytes(c.quality));
       w.byte(SPACE);
       const t = Math.trunc(c.ts);
+      if (span) {
+        if (t < span.first) span.first = t;
+        if (t > span.last) span.last = t;
+      }
       if (Number.isSafeInteger(t)) w.integer(t);
       else w.ascii(String(t));
       if (++points >= pointsPerBody) {

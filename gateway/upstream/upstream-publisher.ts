@@ -61,6 +61,8 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   private client: MqttClient | undefined;
   private stopping = false;
   private lastError = '';
+  /** Sections the gateway reports about itself in its status (`storage`), published with every status. */
+  private statusSections: Partial<Pick<GatewayStatus, 'storage'>> = {};
   private readonly m: { states: Counter; events: Counter; failures: Counter; reconnects: Counter; connected: Gauge; stateFileErrors: Counter };
 
   constructor(private readonly options: UpstreamPublisherOptions) {
@@ -223,6 +225,19 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     }
   }
 
+  /**
+   * Sets sections of the gateway status (docs/upstream.md#gateway-status-and-last-will) and
+   * publishes the status again, retained, when connected; the next status and last will carry them too.
+   */
+  updateStatus(sections: Partial<Pick<GatewayStatus, 'storage'>>): void {
+    this.statusSections = { ...this.statusSections, ...sections };
+    const client = this.client;
+    if (!client?.connected || this.stopping) return;
+    client.publish(gatewayStatusTopic(this.options.gatewayId), this.status(true), { qos: 1, retain: true }, (err) => {
+      if (err) this.report(new UpstreamUnavailableError(`gateway status not published: ${err.message}`));
+    });
+  }
+
   /** Publishes `online: false`, then disconnects cleanly (the broker then drops the last will). */
   async stop(): Promise<void> {
     const client = this.client;
@@ -281,7 +296,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   }
 
   private status(online: boolean): string {
-    const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: Date.now() };
+    const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: Date.now(), ...this.statusSections };
     return JSON.stringify(s);
   }
 

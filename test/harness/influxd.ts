@@ -27,6 +27,12 @@ export interface InfluxdOptions {
   startTimeoutMs?: number;
   /** Keep the data dir after stop() (for post-mortems). */
   keepData?: boolean;
+  /** Run continuous queries (off by default: tests roll up through the gateway's own queries). */
+  continuousQueries?: boolean;
+  /** How often InfluxDB drops shards past their retention policy (its default: 30m), e.g. `1s`. */
+  retentionCheckInterval?: string;
+  /** Write the cache to TSM files and compact them after this long without writes (its defaults: 10m and 4h), e.g. `5s`: for measuring sizes on disk. */
+  compactAfter?: string;
 }
 
 /** Running influxd processes and the data dirs to remove when the test process exits. */
@@ -47,7 +53,7 @@ function installExitHook(): void {
  * Rewrites the output of `influxd config` section by section: temp dirs, loopback ports,
  * and every optional service (reporting, monitor store, UDP, Graphite, ...) off.
  */
-export function rewriteInfluxdConfig(defaults: string, dataDir: string, httpPort: number, rpcPort: number): string {
+export function rewriteInfluxdConfig(defaults: string, dataDir: string, httpPort: number, rpcPort: number, opts: InfluxdOptions = {}): string {
   const set: Record<string, Record<string, string>> = {
     '': { 'reporting-enabled': 'false', 'bind-address': `"127.0.0.1:${rpcPort}"` },
     '[meta]': { dir: `"${join(dataDir, 'meta')}"`, 'logging-enabled': 'false' },
@@ -56,10 +62,12 @@ export function rewriteInfluxdConfig(defaults: string, dataDir: string, httpPort
       'wal-dir': `"${join(dataDir, 'wal')}"`,
       'query-log-enabled': 'false',
       'cache-max-memory-size': '268435456',
+      ...(opts.compactAfter ? { 'cache-snapshot-write-cold-duration': `"${opts.compactAfter}"`, 'compact-full-write-cold-duration': `"${opts.compactAfter}"` } : {}),
     },
+    ...(opts.retentionCheckInterval ? { '[retention]': { 'check-interval': `"${opts.retentionCheckInterval}"` } } : {}),
     '[monitor]': { 'store-enabled': 'false' },
     '[subscriber]': { enabled: 'false' },
-    '[continuous_queries]': { enabled: 'false', 'log-enabled': 'false' },
+    '[continuous_queries]': { enabled: opts.continuousQueries ? 'true' : 'false', 'log-enabled': 'false' },
     '[http]': {
       'bind-address': `"127.0.0.1:${httpPort}"`,
       'log-enabled': 'false',
@@ -114,7 +122,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxIns
   while (rpcPort === port) rpcPort = await freePort();
   const configFile = join(dataDir, 'influxd.conf');
   const defaults = execFileSync(bin, ['config'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: cleanEnv() });
-  writeFileSync(configFile, rewriteInfluxdConfig(defaults, dataDir, port, rpcPort));
+  writeFileSync(configFile, rewriteInfluxdConfig(defaults, dataDir, port, rpcPort, opts));
   const logFile = join(dataDir, 'influxd.log');
   const url = `http://127.0.0.1:${port}`;
 
