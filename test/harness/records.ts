@@ -112,11 +112,11 @@ const BACKENDS: Record<Dialect, RecordsBackend> = {
       return {
         dialect: 'sqlite',
         location: file,
-        open: (options = {}) => tracked(Promise.resolve(openSqliteRecords(file, options))),
+        open: (options = {}) => tracked(Promise.resolve().then(() => openSqliteRecords(file, options))),
         serverOptions: {},
       };
     },
-    open: (options = {}) => tracked(Promise.resolve(openSqliteRecords(':memory:', options))),
+    open: (options = {}) => tracked(Promise.resolve().then(() => openSqliteRecords(':memory:', options))),
     serverOptions: async () => ({}),
   },
   postgres: {
@@ -150,4 +150,9 @@ function available(): Dialect[] {
  */
 export function describeRecords(name: string, body: (backend: RecordsBackend) => void): void {
   describe.each(available())(`${name} [%s]`, (dialect) => body(BACKENDS[dialect]));
+}
+
+/** Tests of PostgreSQL alone, on the test file's server; skipped (with a reason) where it is not installed, failing under CI=true. */
+export function describePostgres(name: string, body: (backend: RecordsBackend, server: () => Promise<PostgresInstance>) => void): void {
+  describe.skipIf(!available().includes('postgres'))(name, () => body(BACKENDS.postgres, async () => (await postgres()).instance));
 }

@@ -84,11 +84,11 @@ export class PostgresClient extends EventEmitter<PostgresClientEvents> implement
   }
 
   async query<R extends object>(sql: string, params: SqlParams = [], options?: QueryOptions): Promise<R[]> {
-    return (await this.execute(this.pool, sql, params, options?.forUpdate)).rows as R[];
+    return (await this.withConnection((c) => this.execute(c, sql, params, options?.forUpdate))).rows as R[];
   }
 
   async run(sql: string, params: SqlParams = []): Promise<number> {
-    return (await this.execute(this.pool, sql, params)).rowCount ?? 0;
+    return (await this.withConnection((c) => this.execute(c, sql, params))).rowCount ?? 0;
   }
 
   async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
@@ -121,7 +121,9 @@ export class PostgresClient extends EventEmitter<PostgresClientEvents> implement
   async tryAdvisoryLock(name: string): Promise<AdvisoryLock | undefined> {
     const connection = new pg.Client(this.config);
     try {
-      await connection.connect();
+      await connection.connect().catch((err: unknown) => {
+        throw new RecordsUnavailableError(this.database, err);
+      });
       const { rows } = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [advisoryKey(name)]);
       if (rows[0]?.locked) return new AdvisoryLock(name, connection);
     } catch (err) {
@@ -132,45 +134,58 @@ export class PostgresClient extends EventEmitter<PostgresClientEvents> implement
     return undefined;
   }
 
-  private async transactionOnce<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const connection = await this.connect();
-    let open = true;
+  private transactionOnce<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.withConnection(async (connection) => {
+      let open = true;
+      const inside = <V>(fn: () => Promise<V>): Promise<V> =>
+        open ? fn() : Promise.reject(new Error('records transaction already ended: run its statements before it resolves'));
+      const tx: SqlRunner = {
+        query: <R extends object>(sql: string, params: SqlParams = [], options?: QueryOptions) =>
+          inside(async () => (await this.execute(connection, sql, params, options?.forUpdate)).rows as R[]),
+        run: (sql: string, params: SqlParams = []) => inside(async () => (await this.execute(connection, sql, params)).rowCount ?? 0),
+      };
+      try {
+        await connection.query('BEGIN');
+        const result = await work(tx);
+        open = false;
+        await connection.query('COMMIT');
+        return result;
+      } catch (err) {
+        open = false;
+        // A failed ROLLBACK means a broken connection, which withConnection drops.
+        await connection.query('ROLLBACK').catch(() => {});
+        throw driverError(err, this.database);
+      }
+    });
+  }
+
+  /**
+   * Runs `use` on a connection of the pool and gives it back, or drops it when it failed (the
+   * server ended it, the network broke). A failure to connect names the database.
+   */
+  private async withConnection<T>(use: (connection: pg.PoolClient) => Promise<T>): Promise<T> {
+    let connection: pg.PoolClient;
+    try {
+      connection = await this.pool.connect();
+    } catch (err) {
+      throw new RecordsUnavailableError(this.database, err);
+    }
     let broken: Error | undefined;
-    // A connection that fails between two statements reports it here, not to its pending query.
+    // A connection that fails between two statements reports it here, not to a query.
     const onError = (err: Error) => (broken = err);
     connection.on('error', onError);
-    const inside = <V>(fn: () => Promise<V>): Promise<V> =>
-      open ? fn() : Promise.reject(new Error('records transaction already ended: run its statements before it resolves'));
-    const tx: SqlRunner = {
-      query: <R extends object>(sql: string, params: SqlParams = [], options?: QueryOptions) =>
-        inside(async () => (await this.execute(connection, sql, params, options?.forUpdate)).rows as R[]),
-      run: (sql: string, params: SqlParams = []) => inside(async () => (await this.execute(connection, sql, params)).rowCount ?? 0),
-    };
     try {
-      await connection.query('BEGIN');
-      const result = await work(tx);
-      open = false;
-      await connection.query('COMMIT');
-      return result;
+      return await use(connection);
     } catch (err) {
-      open = false;
-      await connection.query('ROLLBACK').catch((rollbackFailed: Error) => (broken ??= rollbackFailed));
-      throw driverError(err, this.database);
+      if (err instanceof RecordsUnavailableError) broken ??= err;
+      throw err;
     } finally {
       connection.off('error', onError);
       connection.release(broken);
     }
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.pool.connect();
-    } catch (err) {
-      throw new RecordsUnavailableError(this.database, err);
-    }
-  }
-
-  private async execute(on: pg.Pool | pg.PoolClient, sql: string, params: SqlParams, forUpdate = false): Promise<pg.QueryResult> {
+  private async execute(on: pg.PoolClient, sql: string, params: SqlParams, forUpdate = false): Promise<pg.QueryResult> {
     const statement = this.statement(sql, forUpdate);
     if (statement.count !== params.length) {
       throw new Error(`records statement takes ${statement.count} parameters, ${params.length} given: ${sql.replace(/\s+/g, ' ').slice(0, 200)}`);
