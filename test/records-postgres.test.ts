@@ -184,7 +184,7 @@ describePostgres('records in PostgreSQL', (backend, server) => {
     }
   });
 
-  it('a server with DATABASE_URL keeps its records there and says so in /api/health; a database that refuses connections makes it degraded', async () => {
+  it('a server with DATABASE_URL keeps its records there and says so in /api/health; while the database refuses connections it is degraded and requests get 503', async () => {
     const { databaseUrl } = await backend.serverOptions();
     const test = await startTestServer({ site: smallSite(true), databaseUrl: withPassword(databaseUrl!) });
     let admin: RecordsClient | undefined;
@@ -200,6 +200,7 @@ describePostgres('records in PostgreSQL', (backend, server) => {
       admin = await openPostgresRecords(databaseUrl!);
       expect(await admin.query('SELECT id, title FROM work_orders')).toEqual([{ id: created.json().id, title: 'Lobby light' }]);
 
+      const token = await test.login('demo-desk');
       const name = new URL(databaseUrl!).pathname.slice(1);
       await (await backend.open()).run(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
       await admin.query("SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
@@ -209,6 +210,9 @@ describePostgres('records in PostgreSQL', (backend, server) => {
       expect(degraded.statusCode).toBe(503);
       expect(degraded.json().checks.database).toMatchObject({ ok: false, backend: 'postgres', detail: expect.stringMatching(new RegExp(`^records database postgres://\\*\\*\\*@127\\.0\\.0\\.1:\\d+/${name} is not reachable`)) });
       expect(degraded.body).not.toContain('hunter2');
+      const refused = await test.app.inject({ url: '/api/tickets', headers: { authorization: `Bearer ${token}` } });
+      expect(refused.statusCode, refused.body).toBe(503);
+      expect(refused.json()).toMatchObject({ error: 'Service Unavailable' });
       await (await backend.open()).run(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
       expect((await test.app.inject({ url: '/api/health' })).json().checks.database.ok).toBe(true);
     } finally {

@@ -3,6 +3,8 @@ import { UniqueViolationError } from '../records-client.ts';
 /** The records database cannot be reached or refused the connection; the message names it without the password. */
 export class RecordsUnavailableError extends Error {
   override name = 'RecordsUnavailableError';
+  /** An API request that needs the records answers 503 Service Unavailable: worth trying again. */
+  readonly statusCode = 503;
   constructor(
     readonly database: string,
     cause: unknown,
