@@ -109,8 +109,9 @@ function url(name: string, protocols: string[], env: EnvironmentVariables): stri
 function redact(raw: string): string {
   try {
     const u = new URL(raw);
-    if (!u.password) return raw;
-    u.password = '***';
+    if (!u.password && !u.searchParams.has('password')) return raw;
+    if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.href;
   } catch {
     return raw;

@@ -95,6 +95,7 @@ describe('readEnvironment', () => {
     [{ DATABASE_URL: 'mysql://fm:secret@db.example/facility' }, /^DATABASE_URL=mysql:\/\/fm:\*\*\*@db\.example\/facility: protocol must be one of postgres:, postgresql:$/],
     [{ DATABASE_URL: 'postgres://fm:secret@db.example:5432' }, /^DATABASE_URL=postgres:\/\/fm:\*\*\*@db\.example:5432: name one database in the path, e\.g\. postgres:\/\//],
     [{ DATABASE_URL: 'postgresql:///facility' }, /^DATABASE_URL=postgresql:\/\/\/facility: name the server's host/],
+    [{ DATABASE_URL: 'postgres://db.example?password=secret' }, /^DATABASE_URL=postgres:\/\/db\.example\?password=\*\*\*: name one database/],
     [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL=verbose: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ ADMIN_USERNAME: 'root' }, /^ADMIN_USERNAME and ADMIN_PASSWORD: set both, or neither/],
     [{ MQTT_PASSWORD: 'x' }, /^MQTT_PASSWORD is set without MQTT_USERNAME/],

@@ -4,7 +4,7 @@ import { smallSite, startTestServer } from './harness/server-app.ts';
 import { MIGRATIONS } from '../server/records/migrations.ts';
 import { numberParameters } from '../server/records/postgres/numbered-parameters.ts';
 import { PostgresClient, openPostgresRecords } from '../server/records/postgres/postgres-client.ts';
-import { RecordsUnavailableError } from '../server/records/postgres/postgres-errors.ts';
+import { RecordsUnavailableError, describeDatabase } from '../server/records/postgres/postgres-errors.ts';
 import type { RecordsClient } from '../server/records/records-client.ts';
 import { openDatabase } from '../server/records/sqlite/open-database.ts';
 import { everyStatement } from './fixtures/records/every-statement.ts';
@@ -22,6 +22,17 @@ describe('numbering ? parameters for PostgreSQL', () => {
     ['SELECT 1', 'SELECT 1', 0],
   ])('%j', (sql, text, count) => {
     expect(numberParameters(sql)).toEqual({ text, count });
+  });
+});
+
+describe('naming a PostgreSQL database in logs and errors', () => {
+  it.each([
+    ['postgres://facility:hunter2@db.example:5432/facility', 'postgres://***@db.example:5432/facility'],
+    ['postgres://db.example/facility?sslmode=require&password=hunter2', 'postgres://db.example/facility?sslmode=require'],
+    ['postgres://db.example/facility?password=hunter2&sslmode=require', 'postgres://db.example/facility?sslmode=require'],
+    ['postgresql:///facility?host=/var/run/postgresql', 'postgresql:///facility?host=/var/run/postgresql'],
+  ])('%s', (url, shown) => {
+    expect(describeDatabase(url)).toBe(shown);
   });
 });
 

@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { redactUrl } from '../../broker/redact-url.ts';
 import type { Migration } from '../migrations.ts';
 import type { QueryOptions, RecordsClient, SqlParams, SqlRunner } from '../records-client.ts';
 import { AdvisoryLock, advisoryKey } from './advisory-lock.ts';
 import { migratePostgres } from './migrate.ts';
 import { numberParameters } from './numbered-parameters.ts';
-import { RecordsUnavailableError, driverError, isRetryable } from './postgres-errors.ts';
+import { RecordsUnavailableError, describeDatabase, driverError, isRetryable } from './postgres-errors.ts';
 
 export interface PostgresClientOptions {
   /** Connections of the pool (default 10). */
@@ -68,7 +67,7 @@ export class PostgresClient extends EventEmitter<PostgresClientEvents> implement
 
   constructor(url: string, options: PostgresClientOptions = {}) {
     super();
-    this.database = redactUrl(url);
+    this.database = describeDatabase(url);
     this.attempts = Math.max(1, Math.trunc(options.transactionAttempts ?? 5));
     this.config = {
       connectionString: url,

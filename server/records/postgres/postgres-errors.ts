@@ -1,4 +1,10 @@
+import { redactUrl } from '../../broker/redact-url.ts';
 import { UniqueViolationError } from '../records-client.ts';
+
+/** DATABASE_URL as logs, errors and /api/health show it: no user or password, and no `password=` option. */
+export function describeDatabase(url: string): string {
+  return redactUrl(url).replace(/([?&])password=[^&]*&?/i, '$1').replace(/[?&]$/, '');
+}
 
 /** The records database cannot be reached or refused the connection; the message names it without the password. */
 export class RecordsUnavailableError extends Error {
