@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { smallSite, startTestServer } from './harness/server-app.ts';
 import { MIGRATIONS } from '../server/records/migrations.ts';
 import { numberParameters } from '../server/records/postgres/numbered-parameters.ts';
 import { PostgresClient, openPostgresRecords } from '../server/records/postgres/postgres-client.ts';
@@ -10,6 +9,7 @@ import { openDatabase } from '../server/records/sqlite/open-database.ts';
 import { everyStatement } from './fixtures/records/every-statement.ts';
 import { freePort } from './harness/ports.ts';
 import { describePostgres } from './harness/records.ts';
+import { smallSite, startTestServer } from './harness/server-app.ts';
 
 describe('numbering ? parameters for PostgreSQL', () => {
   it.each([

@@ -30,13 +30,11 @@ export interface TestRecordsDatabase {
   readonly location: string;
   /** Opens and migrates it; the client is closed after the test file if the test did not close it. */
   open(options?: OpenOptions): Promise<RecordsClient>;
-  /** What a server under test needs to keep its records here: DATABASE_URL, or nothing (DATA_DIR/records.db). */
-  readonly serverOptions: { databaseUrl?: string };
 }
 
 export interface RecordsBackend {
   readonly dialect: Dialect;
-  /** A new database: at the code's schema (PostgreSQL: a copy of a migrated template, the quickest), or with `empty`, without a table. */
+  /** A new database, migrated by its first open (PostgreSQL: a copy of a migrated template, unless `empty`). */
   database(options?: { empty?: boolean }): Promise<TestRecordsDatabase>;
   /** A new database at the code's schema, opened once (SQLite: in memory). */
   open(options?: OpenOptions): Promise<RecordsClient>;
@@ -113,7 +111,6 @@ const BACKENDS: Record<Dialect, RecordsBackend> = {
         dialect: 'sqlite',
         location: file,
         open: (options = {}) => tracked(Promise.resolve().then(() => openSqliteRecords(file, options))),
-        serverOptions: {},
       };
     },
     open: (options = {}) => tracked(Promise.resolve().then(() => openSqliteRecords(':memory:', options))),
@@ -127,7 +124,6 @@ const BACKENDS: Record<Dialect, RecordsBackend> = {
         dialect: 'postgres',
         location: url,
         open: (open = {}) => tracked(openPostgresRecords(url, { ...open.postgres, ...(open.migrations && { migrations: open.migrations }) })),
-        serverOptions: { databaseUrl: url },
       };
     },
     async open(options = {}) {
@@ -137,8 +133,8 @@ const BACKENDS: Record<Dialect, RecordsBackend> = {
   },
 };
 
-/** The backends this run can use: PostgreSQL's leg is skipped, with a reason printed, where it is not installed, except under CI=true where that fails. */
 let backends: Dialect[] | undefined;
+/** The backends this run can use: PostgreSQL's leg is skipped, with a reason printed, where it is not installed, except under CI=true where that fails. */
 function available(): Dialect[] {
   backends ??= RECORDS_BACKENDS.filter((d) => d !== 'postgres' || hasPostgres());
   return backends;
