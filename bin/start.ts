@@ -32,6 +32,7 @@ void runUntilSignalled('facility-monitor', async (env, logger) => {
     [
       `  devices:  ${site.devices.length} simulated in ${site.buildings.length} buildings, scenario '${scenario}' (SCENARIO=name to change)`,
       `  store:    ${env.influxUrl ? redactUrl(env.influxUrl) : `SQLite in ${env.dataDir}/readings.db`}`,
+      `  records:  ${env.databaseUrl ? redactUrl(env.databaseUrl) : `SQLite in ${env.dataDir}/records.db`}`,
       `  gateway:  ${env.tls ? 'https' : 'http'}://${env.gateway.httpHost}:${gateway.httpPort}/metrics  (and /health)`,
       '  Ctrl-C stops everything.',
       '',

@@ -46,6 +46,8 @@ export interface Environment {
   /** MQTT_USERNAME / MQTT_PASSWORD: the server's login on the external broker. */
   mqttCredential: MqttCredential | undefined;
   influxUrl: string | undefined;
+  /** DATABASE_URL: the PostgreSQL records database; unset, SQLite in DATA_DIR. */
+  databaseUrl: string | undefined;
   dataDir: string;
   logLevel: LogLevel;
   siteConfig: string | undefined;
@@ -151,8 +153,9 @@ function url(name: string, protocols: string[], env: EnvironmentVariables): stri
 function redact(raw: string): string {
   try {
     const u = new URL(raw);
-    if (!u.password) return raw;
-    u.password = '***';
+    if (!u.password && !u.searchParams.has('password')) return raw;
+    if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.href;
   } catch {
     return raw;
@@ -294,6 +297,19 @@ function metricsAccess(env: EnvironmentVariables): MetricsAccess {
   return { token, port, host: host('METRICS_HOST', env) };
 }
 
+const POSTGRES_EXAMPLE = 'postgres://facility:PASSWORD@db.example:5432/facility';
+
+/** DATABASE_URL: a PostgreSQL URL with a host (or a `host=` socket directory) and a database name. */
+function databaseUrl(env: EnvironmentVariables): string | undefined {
+  const raw = url('DATABASE_URL', ['postgres:', 'postgresql:'], env);
+  if (raw === undefined) return undefined;
+  const u = new URL(raw);
+  if (u.hostname === '' && !u.searchParams.get('host')) throw new EnvironmentError(`DATABASE_URL=${redact(raw)}: name the server's host, e.g. ${POSTGRES_EXAMPLE}`);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (database === '' || database.includes('/')) throw new EnvironmentError(`DATABASE_URL=${redact(raw)}: name one database in the path, e.g. ${POSTGRES_EXAMPLE}`);
+  return raw;
+}
+
 /** Reads and checks every variable; throws EnvironmentError naming the variable and what to fix. */
 export function readEnvironment(env: EnvironmentVariables = process.env): Environment {
   const influxUrl = url('INFLUX_URL', ['http:', 'https:'], env);
@@ -319,6 +335,7 @@ export function readEnvironment(env: EnvironmentVariables = process.env): Enviro
     },
     mqttCredential: mqttLogin && { username: mqttLogin.username, password: mqttLogin.password ?? '' },
     influxUrl,
+    databaseUrl: databaseUrl(env),
     dataDir: resolve(text(env, 'DATA_DIR') ?? './data'),
     logLevel: logLevel(env),
     siteConfig: text(env, 'SITE_CONFIG'),

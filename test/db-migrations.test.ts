@@ -3,24 +3,105 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, type Migration } from '../server/records/migrations.ts';
-import { MigrationError, SchemaVersionError, migrate, schemaVersion } from '../server/records/sqlite/migrate.ts';
+import { UniqueViolationError, type RecordsClient } from '../server/records/records-client.ts';
+import { MigrationError, SchemaVersionError } from '../server/records/schema-version.ts';
+import { schemaVersion } from '../server/records/sqlite/migrate.ts';
 import { openDatabase } from '../server/records/sqlite/open-database.ts';
+import { describeRecords } from './harness/records.ts';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fm-db-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const NOTICES: Migration = { version: MIGRATIONS.length + 1, name: 'notices', sql: 'CREATE TABLE notices (id INTEGER PRIMARY KEY, title TEXT NOT NULL)' };
 
-const tables = (db: ReturnType<typeof openDatabase>) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map(
-    (r) => r.name,
+async function hasTable(client: RecordsClient, table: string): Promise<boolean> {
+  return client.query(`SELECT COUNT(*) AS n FROM ${table}`).then(
+    () => true,
+    () => false,
   );
+}
 
-describe('openDatabase', () => {
-  it('creates the file (and its directory) in WAL mode with foreign keys and a busy timeout', () => {
+const applied = async (client: RecordsClient) => client.query<{ version: number; name: string; applied_at: number }>('SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
+
+describeRecords('migrations', (backend) => {
+  it('bring a new database to the code schema, recording each; opening it again applies nothing and changes nothing', async () => {
+    const database = await backend.database({ empty: true });
+    const first = await database.open();
+    await first.run("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('li', 'Li Wei', 'engineer', 'x', 1)");
+    const recorded = await applied(first);
+    expect(recorded.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    await first.close();
+
+    const second = await database.open();
+    expect(await applied(second)).toEqual(recorded);
+    expect(await second.query('SELECT username FROM users')).toEqual([{ username: 'li' }]);
+  });
+
+  it('apply only the migrations a database is missing, in order', async () => {
+    const database = await backend.database({ empty: true });
+    await (await database.open({ migrations: MIGRATIONS.slice(0, 1) })).close();
+    const later = [...MIGRATIONS, NOTICES];
+    const client = await database.open({ migrations: later });
+    expect((await applied(client)).map((r) => r.version)).toEqual(later.map((m) => m.version));
+    expect(await hasTable(client, 'notices')).toBe(true);
+  });
+
+  it('refuse a database written by newer code, naming it and both versions, and leave it untouched', async () => {
+    const database = await backend.database({ empty: true });
+    const newer = [...MIGRATIONS, NOTICES];
+    await (await database.open({ migrations: newer })).close();
+    const error = await database.open().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(SchemaVersionError);
+    const message = (error as Error).message;
+    expect(message).toContain(`version ${newer.length}`);
+    expect(message).toContain(`up to ${MIGRATIONS.length}`);
+    if (backend.dialect === 'sqlite') expect(message).toContain(`${database.location}:`);
+    else expect(message).toMatch(/^postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/records_\d+: .*point DATABASE_URL at another database$/);
+    const client = await database.open({ migrations: newer });
+    expect((await applied(client)).length).toBe(newer.length);
+    expect(await hasTable(client, 'notices')).toBe(true);
+  });
+
+  it('roll a failing migration back whole and keep the ones before it', async () => {
+    const database = await backend.database({ empty: true });
+    const failing: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'half done', sql: 'CREATE TABLE half (x INTEGER); THIS IS NOT SQL' }];
+    const error = await database.open({ migrations: failing }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toMatch(new RegExp(`migration ${MIGRATIONS.length + 1} \\(half done\\) failed`));
+    const client = await database.open();
+    expect((await applied(client)).length).toBe(MIGRATIONS.length);
+    expect(await hasTable(client, 'half')).toBe(false);
+  });
+
+  it('apply each migration once when several servers start on one new database at the same time', async () => {
+    const database = await backend.database({ empty: true });
+    const clients = await Promise.all(Array.from({ length: 4 }, () => database.open()));
+    expect((await applied(clients[0]!)).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('refuse a migration list that is not numbered 1, 2, 3 …', async () => {
+    const gap: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 2, name: 'skipped one', sql: '' }];
+    await expect(backend.open({ migrations: gap })).rejects.toThrow(/has version \d+, expected \d+/);
+  });
+
+  it('enforce the domain value lists and usernames unique without case', async () => {
+    const client = await backend.open();
+    await expect(client.run("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('a', 'A', 'janitor', 'x', 1)")).rejects.toThrow(/check constraint/i);
+    await client.run("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('Zhang', 'Zhang', 'viewer', 'x', 1)");
+    await expect(client.run("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('zhang', 'Z', 'viewer', 'x', 1)")).rejects.toBeInstanceOf(
+      UniqueViolationError,
+    );
+    await expect(client.run("INSERT INTO work_order_events (work_order_id, at, action, to_state) VALUES (999, 0, 'create', 'open')")).rejects.toThrow(/foreign key/i);
+  });
+});
+
+describe('SQLite records file', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fm-db-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is created (with its directory) in WAL mode with foreign keys and a busy timeout', () => {
     const file = join(dir, 'nested', 'records.db');
     const db = openDatabase(file, { busyTimeoutMs: 1234 });
     try {
@@ -28,113 +109,6 @@ describe('openDatabase', () => {
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(db.pragma('busy_timeout', { simple: true })).toBe(1234);
       expect(schemaVersion(db)).toBe(MIGRATIONS.length);
-      expect(tables(db)).toEqual(expect.arrayContaining(['users', 'teams', 'team_members', 'work_orders', 'work_order_events', 'schema_migrations']));
-      expect(() => db.prepare('INSERT INTO work_order_events (work_order_id, at, action, to_state) VALUES (999, 0, ?, ?)').run('create', 'open')).toThrow(
-        /FOREIGN KEY/,
-      );
-    } finally {
-      db.close();
-    }
-  });
-
-  it('re-opening a migrated file applies nothing and changes nothing', () => {
-    const file = join(dir, 'again.db');
-    const first = openDatabase(file);
-    first.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('li', 'Li Wei', 'engineer', 'x', 1)").run();
-    const schemaBefore = tables(first);
-    const recorded = first.prepare('SELECT * FROM schema_migrations ORDER BY version').all();
-    expect(migrate(first, MIGRATIONS, file)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
-    first.close();
-
-    const second = openDatabase(file);
-    try {
-      expect(tables(second)).toEqual(schemaBefore);
-      expect(second.prepare('SELECT * FROM schema_migrations ORDER BY version').all()).toEqual(recorded);
-      expect(second.prepare('SELECT username FROM users').all()).toEqual([{ username: 'li' }]);
-    } finally {
-      second.close();
-    }
-  });
-
-  it('applies only the migrations a file is missing, in order, and records each', () => {
-    const file = join(dir, 'upgrade.db');
-    const v1 = MIGRATIONS.slice(0, 1);
-    openDatabase(file, { migrations: v1 }).close();
-    const later: Migration[] = [
-      ...MIGRATIONS,
-      { version: MIGRATIONS.length + 1, name: 'notices', sql: 'CREATE TABLE notices (id INTEGER PRIMARY KEY, title TEXT NOT NULL)' },
-    ];
-    const db = openDatabase(file, { migrations: later });
-    try {
-      expect(schemaVersion(db)).toBe(later.length);
-      expect((db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>).map((r) => r.version)).toEqual(
-        later.map((m) => m.version),
-      );
-      expect(tables(db)).toContain('notices');
-    } finally {
-      db.close();
-    }
-  });
-
-  it('refuses a database written by newer code, naming the file and both versions, and leaves it untouched', () => {
-    const file = join(dir, 'newer.db');
-    const newer: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'from the future', sql: 'CREATE TABLE future (x)' }];
-    openDatabase(file, { migrations: newer }).close();
-    let error: unknown;
-    try {
-      openDatabase(file);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(SchemaVersionError);
-    expect((error as SchemaVersionError).message).toContain(file);
-    expect((error as SchemaVersionError).message).toContain(`version ${newer.length}`);
-    expect((error as SchemaVersionError).message).toContain(`up to ${MIGRATIONS.length}`);
-    const db = openDatabase(file, { migrations: newer });
-    try {
-      expect(schemaVersion(db)).toBe(newer.length);
-      expect(tables(db)).toContain('future');
-    } finally {
-      db.close();
-    }
-  });
-
-  it('rolls a failing migration back whole and keeps the ones before it', () => {
-    const failing: Migration[] = [
-      ...MIGRATIONS,
-      {
-        version: MIGRATIONS.length + 1,
-        name: 'half done',
-        sql: { sqlite: 'CREATE TABLE half (x); THIS IS NOT SQL' },
-      },
-    ];
-    const file = join(dir, 'failing.db');
-    expect(() => openDatabase(file, { migrations: failing })).toThrow(MigrationError);
-    expect(() => openDatabase(file, { migrations: failing })).toThrow(new RegExp(`migration ${MIGRATIONS.length + 1} \\(half done\\) failed`));
-    const db = openDatabase(file);
-    try {
-      expect(schemaVersion(db)).toBe(MIGRATIONS.length);
-      expect(tables(db)).not.toContain('half');
-    } finally {
-      db.close();
-    }
-  });
-
-  it('rejects a migration list that is not numbered 1, 2, 3 …', () => {
-    const gap: Migration[] = [...MIGRATIONS, { version: MIGRATIONS.length + 2, name: 'skipped one', sql: '' }];
-    expect(() => openDatabase(':memory:', { migrations: gap })).toThrow(/has version \d+, expected \d+/);
-  });
-
-  it('enforces the domain value lists in the schema', () => {
-    const db = openDatabase(':memory:');
-    try {
-      expect(() => db.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('a', 'A', 'janitor', 'x', 1)").run()).toThrow(
-        /CHECK constraint/,
-      );
-      db.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('Zhang', 'Zhang', 'viewer', 'x', 1)").run();
-      expect(() => db.prepare("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('zhang', 'Z', 'viewer', 'x', 1)").run()).toThrow(
-        /UNIQUE/,
-      );
     } finally {
       db.close();
     }

@@ -18,6 +18,7 @@ describe('readEnvironment', () => {
       busLimits: { maxAheadMs: 300_000, maxPacketBytes: 262_144, maxRetained: 10_000 },
       mqttCredential: undefined,
       influxUrl: undefined,
+      databaseUrl: undefined,
       dataDir: resolve('./data'),
       logLevel: 'info',
       siteConfig: undefined,
@@ -39,6 +40,7 @@ describe('readEnvironment', () => {
       MQTT_USERNAME: 'fm',
       MQTT_PASSWORD: 'secret-1',
       INFLUX_URL: 'http://u:p@127.0.0.1:8086/facility',
+      DATABASE_URL: 'postgres://facility:pass%40word@db.example:5432/facility?sslmode=require',
       DATA_DIR: '/var/lib/fm',
       LOG_LEVEL: 'debug',
       SITE_CONFIG: '/etc/fm/site.yaml',
@@ -76,6 +78,7 @@ describe('readEnvironment', () => {
       mqttHost: '::',
       mqttCredential: { username: 'fm', password: 'secret-1' },
       influxUrl: 'http://u:p@127.0.0.1:8086/facility',
+      databaseUrl: 'postgres://facility:pass%40word@db.example:5432/facility?sslmode=require',
       dataDir: '/var/lib/fm',
       logLevel: 'debug',
       siteConfig: '/etc/fm/site.yaml',
@@ -114,6 +117,10 @@ describe('readEnvironment', () => {
     [{ MQTT_URL: 'broker:1883' }, /^MQTT_URL=broker:1883: protocol must be one of mqtt:/],
     [{ UPSTREAM_MQTT_URL: 'not a url' }, /^UPSTREAM_MQTT_URL=not a url: not a URL/],
     [{ INFLUX_URL: 'http://u:secret@127.0.0.1:8086' }, /^INFLUX_URL=http:\/\/u:\*\*\*@127\.0\.0\.1:8086\/: name the database in the path/],
+    [{ DATABASE_URL: 'mysql://fm:secret@db.example/facility' }, /^DATABASE_URL=mysql:\/\/fm:\*\*\*@db\.example\/facility: protocol must be one of postgres:, postgresql:$/],
+    [{ DATABASE_URL: 'postgres://fm:secret@db.example:5432' }, /^DATABASE_URL=postgres:\/\/fm:\*\*\*@db\.example:5432: name one database in the path, e\.g\. postgres:\/\//],
+    [{ DATABASE_URL: 'postgresql:///facility' }, /^DATABASE_URL=postgresql:\/\/\/facility: name the server's host/],
+    [{ DATABASE_URL: 'postgres://db.example?password=secret' }, /^DATABASE_URL=postgres:\/\/db\.example\?password=\*\*\*: name one database/],
     [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL=verbose: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ ADMIN_USERNAME: 'root' }, /^ADMIN_USERNAME and ADMIN_PASSWORD: set both, or neither/],
     [{ MQTT_PASSWORD: 'x' }, /^MQTT_PASSWORD is set without MQTT_USERNAME/],
@@ -132,6 +139,11 @@ describe('readEnvironment', () => {
   ])('refuses %o naming the variable', (vars, message) => {
     expect(() => readEnvironment(vars)).toThrow(EnvironmentError);
     expect(() => readEnvironment(vars)).toThrow(message);
+  });
+
+  it('takes a PostgreSQL server by host or by socket directory', () => {
+    expect(readEnvironment({ DATABASE_URL: 'postgresql:///facility?host=/var/run/postgresql' }).databaseUrl).toBe('postgresql:///facility?host=/var/run/postgresql');
+    expect(readEnvironment({ DATABASE_URL: 'postgres://fm@[::1]/facility' }).databaseUrl).toBe('postgres://fm@[::1]/facility');
   });
 
   it('is silent under the test runner unless LOG_LEVEL says otherwise', () => {

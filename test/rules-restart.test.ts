@@ -1,39 +1,34 @@
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { manualClock, newEngine, reading, tempDir } from './fixtures/rules/harness.ts';
-
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+import { expect, it } from 'vitest';
+import { manualClock, newEngine, reading } from './fixtures/rules/harness.ts';
+import { describeRecords, type RecordsBackend } from './harness/records.ts';
 
 const rules = { devices: { 'tank-1': { 'tank-level-high': { forMs: 30_000, offDelayMs: 10_000, deadband: 50 }, 'device-offline': { enabled: false } } } };
-let n = 0;
-const dbFile = () => join(tmp.dir, `alarms-${++n}.sqlite`);
 
 /** A level of 3900 mm starts the 30 s on-delay at `base`; the process dies and a new engine restores at `base + restartAt`. */
-async function restartedDuringOnDelay(restartAt = 20_000, restartRules: Record<string, unknown> = rules) {
-  const file = dbFile();
+async function restartedDuringOnDelay(backend: RecordsBackend, restartAt = 20_000, restartRules: Record<string, unknown> = rules) {
+  const db = await backend.database();
   const clock = manualClock();
   const base = clock.now();
-  const first = newEngine({ file, clock: clock.now, rules });
+  const first = newEngine({ client: await db.open(), clock: clock.now, rules });
   first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
   await first.engine.settled();
   const timersBefore = await first.store.timers();
   await first.close();
   clock.set(base + restartAt);
-  const second = newEngine({ file, clock: clock.now, rules: restartRules });
+  const second = newEngine({ client: await db.open(), clock: clock.now, rules: restartRules });
   await second.engine.restore(clock.now());
   return { base, second, timersBefore };
 }
 
-describe('restart during a running on-delay (same SQLite file, new engine)', () => {
+describeRecords('restart during a running on-delay (same records database, new engine)', (backend) => {
   it.each([
     { restartAt: 20_000, ticks: [20_000, 25_000, 29_999], expectRaisedBeforeDue: false },
     { restartAt: 45_000, ticks: [], expectRaisedBeforeDue: true },
   ])('restart at $restartAt ms raises at the original due time (30 s)', async ({ restartAt, ticks, expectRaisedBeforeDue }) => {
-    const file = dbFile();
+    const db = await backend.database();
     const clock = manualClock();
     const base = clock.now();
-    const first = newEngine({ file, clock: clock.now, rules });
+    const first = newEngine({ client: await db.open(), clock: clock.now, rules });
     first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
     clock.set(base + 10_000);
     first.engine.tick(clock.now());
@@ -42,7 +37,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
     await first.close();
 
     clock.set(base + restartAt);
-    const second = newEngine({ file, clock: clock.now, rules });
+    const second = newEngine({ client: await db.open(), clock: clock.now, rules });
     await second.engine.restore(clock.now());
     for (const t of ticks) second.engine.tick(base + t);
     await second.engine.settled();
@@ -56,7 +51,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('the resumed on-delay raises with the newest reading seen after the restart', async () => {
-    const { base, second } = await restartedDuringOnDelay();
+    const { base, second } = await restartedDuringOnDelay(backend);
     // Replayed from before the on-delay started: history the first engine had already passed, it cancels nothing.
     second.engine.onReading(reading('tank-1', 'level_mm', 3700, base - 1_000));
     second.engine.onReading(reading('tank-1', 'level_mm', 3950, base + 25_000));
@@ -68,7 +63,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
 
   it('drops a pending on-delay whose reading no longer breaks the limit of the site file it restarts with', async () => {
     const raised = { devices: { 'tank-1': { ...rules.devices['tank-1'], 'tank-level-high': { ...rules.devices['tank-1']['tank-level-high'], limit: 3950 } } } };
-    const { base, second, timersBefore } = await restartedDuringOnDelay(20_000, raised);
+    const { base, second, timersBefore } = await restartedDuringOnDelay(backend, 20_000, raised);
     expect(timersBefore).toEqual([expect.objectContaining({ phase: 'on-delay', value: 3900, limit: 3800 })]);
     second.engine.tick(base + 60_000);
     await second.engine.settled();
@@ -78,7 +73,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('a normal reading after the restart cancels the resumed on-delay', async () => {
-    const { base, second } = await restartedDuringOnDelay();
+    const { base, second } = await restartedDuringOnDelay(backend);
     expect(second.engine.nextDue()).toBe(base + 30_000);
     second.engine.onReading(reading('tank-1', 'level_mm', 3700, base + 21_000));
     second.engine.tick(base + 60_000);
@@ -89,10 +84,10 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
   });
 
   it('an alarm raised before the restart is cleared by the new engine, not raised again', async () => {
-    const file = dbFile();
+    const db = await backend.database();
     const clock = manualClock();
     const base = clock.now();
-    const first = newEngine({ file, clock: clock.now, rules });
+    const first = newEngine({ client: await db.open(), clock: clock.now, rules });
     first.engine.onReading(reading('tank-1', 'level_mm', 3900, base));
     first.engine.tick(base + 30_000);
     await first.engine.settled();
@@ -103,7 +98,7 @@ describe('restart during a running on-delay (same SQLite file, new engine)', () 
     await first.close();
 
     clock.set(base + 45_000);
-    const second = newEngine({ file, clock: clock.now, rules });
+    const second = newEngine({ client: await db.open(), clock: clock.now, rules });
     await second.engine.restore(clock.now());
     expect(second.engine.alarms.listActive().map((a) => a.id)).toEqual([id]);
     second.engine.tick(base + 49_999);

@@ -243,7 +243,7 @@ describe('GET /api/health and /metrics', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({
       status: 'ok',
-      checks: { database: { ok: true }, store: { ok: true, backend: 'sqlite' }, broker: { ok: true, embedded: true, url: expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/) } },
+      checks: { database: { ok: true, backend: 'sqlite' }, store: { ok: true, backend: 'sqlite' }, broker: { ok: true, embedded: true, url: expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/) } },
     });
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
+import { describeRecords } from './harness/records.ts';
 import { smallSite, startTestServer, type TestServer } from './harness/server-app.ts';
 
 const MINUTE = 60_000;
@@ -16,27 +17,29 @@ const SUPERVISOR = { name: 'demo-eng-supervisor', id: 6 };
 let server: TestServer;
 let now = T0;
 
-beforeAll(async () => {
-  server = await startTestServer({ site: smallSite(true), clock: () => now });
-});
-afterAll(async () => {
+describeRecords('tickets', (backend) => {
+  beforeAll(async () => {
+    now = T0;
+    server = await startTestServer({ site: smallSite(true), clock: () => now, ...(await backend.serverOptions()) });
+  });
+  afterAll(async () => {
   await server?.close();
-});
+  });
 
-const call = async (user: string, options: InjectOptions) => server.as(user, options);
-const create = async (payload: Record<string, unknown>, user = DESK.name) => {
+  const call = async (user: string, options: InjectOptions) => server.as(user, options);
+  const create = async (payload: Record<string, unknown>, user = DESK.name) => {
   const res = await call(user, { method: 'POST', url: '/api/tickets', payload });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
-};
-const act = async (id: number, action: string, user: string, payload: Record<string, unknown> = {}) => {
+  };
+  const act = async (id: number, action: string, user: string, payload: Record<string, unknown> = {}) => {
   const res = await call(user, { method: 'POST', url: `/api/tickets/${id}/${action}`, payload });
   expect(res.statusCode, `${action}: ${res.body}`).toBe(200);
   return res.json();
-};
-const get = async (id: number) => (await call(ADMIN.name, { url: `/api/tickets/${id}` })).json();
+  };
+  const get = async (id: number) => (await call(ADMIN.name, { url: `/api/tickets/${id}` })).json();
 
-describe('creating tickets', () => {
+  describe('creating tickets', () => {
   it('records a manual repair call with its response deadline and a create entry', async () => {
     now = T0;
     const t = await create({ title: 'Water through ceiling', building: 'B1', unit: 'B1-0101', category: 'water-leak', priority: 'high', reporter: 'Ms Li 138-0000-0000', comment: 'called the 24-hour line' });
@@ -96,9 +99,9 @@ describe('creating tickets', () => {
       expect(res.json().message).toMatch(new RegExp(`^${field}: `));
     }
   });
-});
+  });
 
-describe('acting on tickets', () => {
+  describe('acting on tickets', () => {
   it('puts every action in the timeline with who, when and the comment', async () => {
     now = T0;
     const t = await create({ title: 'Leak under sink', building: 'B1', unit: 'B1-0102', category: 'water-leak', comment: 'owner phoned' });
@@ -195,9 +198,9 @@ describe('acting on tickets', () => {
     expect(res.json().message).toMatch(/user 4242 does not exist/);
     expect(await get(t.id)).toEqual(before);
   });
-});
+  });
 
-describe('malformed requests get 400 naming the field', () => {
+  describe('malformed requests get 400 naming the field', () => {
   let id: number;
   beforeAll(async () => {
     id = (await create({ title: 'For malformed requests', building: 'B1', category: 'general' })).id;
@@ -266,9 +269,9 @@ describe('malformed requests get 400 naming the field', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('Bad Request');
   });
-});
+  });
 
-describe('listing tickets', () => {
+  describe('listing tickets', () => {
   it('filters by state, category, building and assignee, newest first, paged', async () => {
     now = T0 + 10 * DAY;
     const a = await create({ title: 'List A', building: 'B2', category: 'access-security' });
@@ -287,9 +290,9 @@ describe('listing tickets', () => {
     expect(page).toMatchObject({ total: 2, page: 2, limit: 1 });
     expect(page.items.map((t: { id: number }) => t.id)).toEqual([a.id]);
   });
-});
+  });
 
-describe('deadlines per category (domain rules 3 and 4)', () => {
+  describe('deadlines per category (domain rules 3 and 4)', () => {
   // [category, what to do after creation: [action, advance ms, body], callback due relative to creation]
   const rules: Array<[string, Record<string, unknown>, Array<[string, number, Record<string, unknown>]>, number, string]> = [
     [
@@ -363,13 +366,13 @@ describe('deadlines per category (domain rules 3 and 4)', () => {
     const resolved = await act(t.id, 'resolve', ENGINEER.name);
     expect(resolved.ticket).toMatchObject({ callbackDueAt: null, callbackStatus: 'leak-test-pending' });
   });
-});
+  });
 
-describe('overdue callbacks', () => {
+  describe('overdue callbacks', () => {
   let clean: TestServer;
   let at = T0;
   beforeAll(async () => {
-    clean = await startTestServer({ site: smallSite(true), clock: () => at });
+      clean = await startTestServer({ site: smallSite(true), clock: () => at, ...(await backend.serverOptions()) });
   });
   afterAll(async () => {
     await clean?.close();
@@ -411,5 +414,6 @@ describe('overdue callbacks', () => {
     expect(callback.json().event.details).toMatchObject({ onTime: false });
     expect(await overdueIds(true)).toEqual([]);
     expect(await overdueGauge('callback')).toBe(0);
+  });
   });
 });

@@ -1,21 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../server/records/sqlite/open-database.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UniqueViolationError } from '../server/records/records-client.ts';
+import { WorkOrderRepository } from '../server/records/work-order-repository.ts';
 import { WorkOrderTransitionError } from '../server/work-orders/errors.ts';
 import type { AlarmInput } from '../server/work-orders/types.ts';
-import type { WorkOrderService } from '../server/work-orders/work-order-service.ts';
-import { workOrderFixture, type WorkOrderFixture } from './fixtures/work-orders/service.ts';
+import { WorkOrderQueries } from '../server/work-orders/work-order-queries.ts';
+import { WorkOrderService } from '../server/work-orders/work-order-service.ts';
+import { seedPeople, workOrderFixture, type WorkOrderFixture } from './fixtures/work-orders/service.ts';
 import { waitFor } from './harness/ports.ts';
+import { describeRecords, type RecordsBackend } from './harness/records.ts';
 
 const T0 = Date.parse('2024-11-23T02:00:00Z');
 
-const setup = () =>
+const setup = async (backend: RecordsBackend) =>
   workOrderFixture({
+    client: await backend.open(),
     clock: () => T0,
     users: [
       { id: 1, username: 'wang', role: 'engineer' },
@@ -41,10 +41,10 @@ async function closeVerified(service: WorkOrderService, id: number) {
   for (const [action, by, payload] of steps) await service.act(id, action, by, payload as never);
 }
 
-describe('raiseFromAlarm', () => {
+describeRecords('raiseFromAlarm', (backend) => {
   let ctx: WorkOrderFixture;
   beforeAll(async () => {
-    ctx = await setup();
+    ctx = await setup(backend);
   });
   afterAll(() => ctx.client.close());
 
@@ -56,10 +56,14 @@ describe('raiseFromAlarm', () => {
     const id = results[0]!.workOrder.id;
     expect(new Set(results.map((r) => r.workOrder.id))).toEqual(new Set([id]));
     const wo = await queries.get(id);
-    expect(wo).toMatchObject({ source: 'alarm', state: 'open', occurrences: 1_000, lastOccurrenceAt: T0 + 999_000, createdAt: T0, createdBy: null, deviceId: 'B1-FP-01' });
+    expect(wo).toMatchObject({ source: 'alarm', state: 'open', occurrences: 1_000, lastOccurrenceAt: T0 + 999_000, createdBy: null, deviceId: 'B1-FP-01' });
     expect(wo.timeline).toHaveLength(1_000);
-    expect(wo.timeline[0]).toMatchObject({ action: 'raise', by: null, at: T0, toState: 'open' });
-    expect(wo.timeline.slice(1).every((e, i) => e.action === 'occurrence' && e.at === T0 + (i + 1) * 1_000 && e.details.occurrence === i + 2)).toBe(true);
+    expect(wo.timeline[0]).toMatchObject({ action: 'raise', by: null, at: wo.createdAt, toState: 'open' });
+    // One after another, in whatever order they reached the database (SQLite: the order asked):
+    // each occurrence is numbered by its place in the timeline, and every alarm is there once.
+    expect(wo.timeline.slice(1).every((e, i) => e.action === 'occurrence' && e.details.occurrence === i + 2)).toBe(true);
+    expect(new Set(wo.timeline.map((e) => e.at))).toEqual(new Set(Array.from({ length: 1_000 }, (_, i) => T0 + i * 1_000)));
+    if (client.dialect === 'sqlite') expect(wo.timeline.map((e) => e.at)).toEqual(Array.from({ length: 1_000 }, (_, i) => T0 + i * 1_000));
     expect((await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM work_orders'))[0]!.n).toBe(1);
     expect(ctx.changes).toHaveLength(1_000);
   });
@@ -107,26 +111,18 @@ describe('raiseFromAlarm', () => {
   });
 });
 
-describe('raiseFromAlarm from two processes on one database file', () => {
-  let dir: string;
-  let db: Database;
+describeRecords('two servers on one records database', (backend) => {
   const children: ChildProcess[] = [];
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fm-wo-race-'));
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    db?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
-  it('still makes one work order holding every occurrence', async () => {
-    const file = join(dir, 'records.db');
-    openDatabase(file).close();
+  it('raising one alarm from two processes at once makes one work order holding every occurrence', async () => {
+    const database = await backend.database();
     const script = fileURLToPath(new URL('./fixtures/work-orders/raise-alarms.ts', import.meta.url));
     const perProcess = 150;
     const start = (label: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(perProcess), label], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', script, database.location, String(perProcess), label], { stdio: ['pipe', 'pipe', 'pipe'] });
       children.push(child);
       let out = '';
       let err = '';
@@ -147,10 +143,42 @@ describe('raiseFromAlarm from two processes on one database file', () => {
     const results = await Promise.all(workers.map((w) => w.done));
     expect(results.map((r) => r.raised)).toEqual([perProcess, perProcess]);
     expect(results[0]!.created + results[1]!.created).toBe(1);
-    db = openDatabase(file);
-    const rows = db.prepare('SELECT id, occurrences FROM work_orders').all() as Array<{ id: number; occurrences: number }>;
+    const client = await database.open();
+    const rows = await client.query<{ id: number; occurrences: number }>('SELECT id, occurrences FROM work_orders');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.occurrences).toBe(2 * perProcess);
-    expect((db.prepare('SELECT COUNT(*) AS n FROM work_order_events WHERE work_order_id = ?').get(rows[0]!.id) as { n: number }).n).toBe(2 * perProcess);
+    expect(await client.query('SELECT COUNT(*) AS n FROM work_order_events WHERE work_order_id = ?', [rows[0]!.id])).toEqual([{ n: 2 * perProcess }]);
+  });
+
+  // Two SQLite connections in one process would wait for each other's lock synchronously: there
+  // the services share one client, and the race between processes is the test above.
+  const services = async () => {
+    const database = await backend.database();
+    const clients = backend.dialect === 'postgres' ? [await database.open(), await database.open()] : [await database.open()];
+    await seedPeople(clients[0]!, { users: [{ id: 1, username: 'wang', role: 'engineer' }] });
+    const [a, b = a] = clients.map((client) => new WorkOrderService({ records: new WorkOrderRepository(client), clock: () => T0 }));
+    return { a: a!, b: b!, queries: new WorkOrderQueries(new WorkOrderRepository(clients[0]!), () => T0) };
+  };
+
+  it('two services racing to raise one alarm make one work order; every occurrence is counted (PostgreSQL: two pools)', async () => {
+    const { a, b, queries } = await services();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).raiseFromAlarm(fireAlarm(T0 + i))));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const ids = new Set(results.map((r) => r.workOrder.id));
+    expect(ids.size).toBe(1);
+    // Each occurrence read the count the one before it wrote: none lost.
+    const wo = await queries.get([...ids][0]!);
+    expect(wo.occurrences).toBe(200);
+    expect(wo.timeline).toHaveLength(200);
+  });
+
+  it('concurrent actions on one work order run one after another: one acknowledgement wins, the others are refused (PostgreSQL: two pools)', async () => {
+    const { a, b, queries } = await services();
+    const { workOrder } = await a.raiseFromAlarm(fireAlarm(T0));
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).act(workOrder.id, 'acknowledge', 1, { comment: `#${i}` })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as Error);
+    expect(refused.map((e) => e instanceof WorkOrderTransitionError && e.message.includes('cannot acknowledge in state acknowledged'))).toEqual(Array(19).fill(true));
+    expect((await queries.get(workOrder.id)).timeline.map((e) => e.action)).toEqual(['raise', 'acknowledge']);
   });
 });

@@ -1,21 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkOrderTransitionError } from '../server/work-orders/errors.ts';
 import { WORK_ORDER_ACTIONS, WORK_ORDER_STATES, type ActionPayloads, type WorkOrderAction, type WorkOrderState } from '../server/work-orders/types.ts';
+import type { WorkOrderQueries } from '../server/work-orders/work-order-queries.ts';
+import type { WorkOrderService } from '../server/work-orders/work-order-service.ts';
 import { workOrderFixture } from './fixtures/work-orders/service.ts';
+import { describeRecords } from './harness/records.ts';
 
 const T0 = Date.parse('2024-11-23T02:00:00Z');
 let now = T0;
 const REPAIRER = 1;
 const CHECKER = 2;
-const { client, service, queries } = await workOrderFixture({
-  clock: () => now,
-  users: [
-    { id: REPAIRER, username: 'wang', role: 'engineer' },
-    { id: CHECKER, username: 'chen', role: 'service-desk' },
-  ],
-  teams: [{ id: 1, name: 'Plumbing' }],
-});
-afterAll(() => client.close());
+let service: WorkOrderService;
+let queries: WorkOrderQueries;
 
 /**
  * Written out by hand, independently of TRANSITIONS: the state each action leads to, or null when
@@ -89,7 +85,19 @@ async function workOrderIn(state: WorkOrderState, kind: Kind): Promise<number> {
 
 const cases = WORK_ORDER_STATES.flatMap((state) => WORK_ORDER_ACTIONS.map((action) => ({ state, action, expected: EXPECTED[state][action] })));
 
-describe('work-order transition table', () => {
+describeRecords('work-order transition table', (backend) => {
+  beforeAll(async () => {
+    ({ service, queries } = await workOrderFixture({
+      client: await backend.open(),
+      clock: () => now,
+      users: [
+        { id: REPAIRER, username: 'wang', role: 'engineer' },
+        { id: CHECKER, username: 'chen', role: 'service-desk' },
+      ],
+      teams: [{ id: 1, name: 'Plumbing' }],
+    }));
+  });
+
   it('covers every state and action', () => {
     expect(cases).toHaveLength(WORK_ORDER_STATES.length * WORK_ORDER_ACTIONS.length);
   });

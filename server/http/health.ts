@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { redactUrl } from '../broker/redact-url.ts';
+import type { Dialect } from '../records/records-client.ts';
 
 export interface Check {
   ok: boolean;
@@ -10,7 +11,7 @@ export interface Health {
   status: 'ok' | 'degraded';
   time: number;
   checks: {
-    database: Check;
+    database: Check & { backend: Dialect };
     store: Check & { backend: 'influxdb' | 'sqlite' };
     broker: Check & { url: string; embedded: boolean };
   };
@@ -57,6 +58,6 @@ export async function checkHealth(app: FastifyInstance): Promise<Health> {
   return {
     status: ok ? 'ok' : 'degraded',
     time: app.clock(),
-    checks: { database, store: { ...store, backend: app.readings.backend }, broker },
+    checks: { database: { ...database, backend: app.records.client.dialect }, store: { ...store, backend: app.readings.backend }, broker },
   };
 }

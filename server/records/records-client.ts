@@ -27,13 +27,16 @@ export interface SqlRunner {
 
 /**
  * The records database as the repositories see it (docs/design.md#records). One implementation
- * per database: `server/records/sqlite/` today.
+ * per database: `server/records/sqlite/` and `server/records/postgres/`.
  */
 export interface RecordsClient extends SqlRunner {
   readonly dialect: Dialect;
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. The
-   * work awaits only the queries of `tx`; transactions do not nest.
+   * work awaits only the queries of `tx`; transactions do not nest. A driver may run `work` again
+   * when the database ends the transaction to settle a conflict (PostgreSQL: a deadlock or a
+   * serialization failure), so `work` reads and writes through `tx` and computes, nothing else:
+   * what follows a change (an announcement, a metric) belongs after the transaction resolves.
    */
   transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
   /** Answers when the database does (health checks). */

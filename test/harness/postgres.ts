@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.ts';
@@ -55,10 +55,30 @@ function installExitHook(): void {
 
 /**
  * PostgreSQL refuses to run as root: as root, initdb and postgres run as the `postgres` system
- * user that the Debian package creates, on a data dir it owns.
+ * user that the Debian package creates, on a data dir it owns. They are started as that user
+ * directly (not through runuser), so the signals of stop() and kill() reach the postmaster.
  */
-function asServerUser(bin: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** The processes whose parent is `pid` (the backends of a postmaster), from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (ppid) follows the command in parentheses, which may itself hold spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
 }
 
 export async function startPostgres(): Promise<PostgresInstance> {
@@ -68,14 +88,9 @@ export async function startPostgres(): Promise<PostgresInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'fm-postgres-'));
   dirs.add(dir);
   const dataDir = join(dir, 'data');
-  const root = process.getuid?.() === 0;
-  if (root) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
-  const [initCmd, initArgs] = asServerUser(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
-  execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  const user = serverUser();
+  if (user) chownSync(dir, user.uid, user.gid);
+  execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], { stdio: 'pipe', ...user });
   const port = await freePort();
   writeFileSync(
     join(dataDir, 'postgresql.auto.conf'),
@@ -86,6 +101,7 @@ export async function startPostgres(): Promise<PostgresInstance> {
       'fsync = off',
       'synchronous_commit = off',
       'full_page_writes = off',
+      'wal_init_zero = off',
       'max_connections = 200',
       "log_min_messages = 'fatal'",
       '',
@@ -106,8 +122,7 @@ export async function startPostgres(): Promise<PostgresInstance> {
     });
 
   const start = async (): Promise<void> => {
-    const [cmd, args] = asServerUser(join(bin, 'postgres'), ['-D', dataDir]);
-    const child = spawn(cmd, args, { stdio: 'ignore' });
+    const child = spawn(join(bin, 'postgres'), ['-D', dataDir], { stdio: 'ignore', ...user });
     proc = child;
     live.add(child);
     child.once('exit', () => live.delete(child));
@@ -143,16 +158,18 @@ export async function startPostgres(): Promise<PostgresInstance> {
       return urlFor(name);
     },
     async kill() {
-      // runuser forwards signals to postgres; the postmaster's children die with it.
-      if (proc) {
+      if (proc?.pid !== undefined) {
+        // The backends of a SIGKILLed postmaster live on and hold the port until they notice.
+        const backends = childrenOf(proc.pid);
         proc.kill('SIGKILL');
+        for (const pid of backends) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
         await exited(proc);
-      }
-      // The orphaned backends of a SIGKILLed postmaster hold the port until they notice.
-      try {
-        execFileSync('pkill', ['-KILL', '-f', `postgres -D ${dataDir}`], { stdio: 'ignore' });
-      } catch {
-        /* none left */
       }
       // A crashed postmaster leaves its lock files; the PID in them may belong to a zombie.
       rmSync(join(dataDir, 'postmaster.pid'), { force: true });

@@ -52,11 +52,15 @@ export interface TestServer {
 /** Login limits out of the way of tests that log in again and again as the clock moves; rate-limit tests pass the shipped ones. */
 export const UNLIMITED_LOGINS: LoginLimits = { perAddress: 100_000, windowMs: 60_000, backoff: { freeFailures: 100_000, baseDelayMs: 1, maxDelayMs: 1, forgetAfterMs: 60_000 } };
 
-/** buildApp over a temp DATA_DIR (removed on close unless the caller gave it) (records and SQLite reading store) with an embedded broker on a free port. */
-export async function startTestServer(options: Partial<BuildAppOptions> & { site: SiteConfig; dataDir?: string }): Promise<TestServer> {
+/**
+ * buildApp over a temp DATA_DIR (removed on close unless the caller gave it) with an embedded
+ * broker on a free port: records in DATA_DIR (SQLite) unless `databaseUrl` names a PostgreSQL
+ * database (test/harness/records.ts), readings in DATA_DIR.
+ */
+export async function startTestServer(options: Partial<BuildAppOptions> & { site: SiteConfig; dataDir?: string; databaseUrl?: string | undefined }): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'fm-server-')));
-  const { dataDir: _given, ...rest } = options;
-  const app = await buildApp({ env: testEnvironment(dataDir), loginLimits: UNLIMITED_LOGINS, ...rest });
+  const { dataDir: _given, databaseUrl, ...rest } = options;
+  const app = await buildApp({ env: testEnvironment(dataDir, { databaseUrl }), loginLimits: UNLIMITED_LOGINS, ...rest });
   const tokens = new Map<string, string>();
   const login = async (username: string, password = DEMO_PASSWORD): Promise<string> => {
     const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });

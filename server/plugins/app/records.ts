@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import fp from 'fastify-plugin';
+import { openPostgresRecords } from '../../records/postgres/postgres-client.ts';
+import type { RecordsClient } from '../../records/records-client.ts';
 import { recordsOver, type Records } from '../../records/records.ts';
 import { openSqliteRecords } from '../../records/sqlite/sqlite-client.ts';
 
@@ -10,11 +12,22 @@ declare module 'fastify' {
   }
 }
 
+/** PostgreSQL when DATABASE_URL names one, else SQLite in DATA_DIR (docs/design.md#records). */
 export const recordsPlugin = fp(
   async (app) => {
-    const file = join(app.env.dataDir, 'records.db');
-    const records = recordsOver(openSqliteRecords(file));
-    app.log.info({ file }, 'records database open');
+    let client: RecordsClient;
+    if (app.env.databaseUrl) {
+      const postgres = await openPostgresRecords(app.env.databaseUrl);
+      const log = app.log.child({ component: 'records' });
+      postgres.on('error', (err) => log.warn({ err: err.message }, 'records database connection lost; the pool opens another'));
+      app.log.info({ backend: 'postgres', database: postgres.database }, 'records database open');
+      client = postgres;
+    } else {
+      const file = join(app.env.dataDir, 'records.db');
+      client = openSqliteRecords(file);
+      app.log.info({ backend: 'sqlite', file }, 'records database open');
+    }
+    const records = recordsOver(client);
     app.decorate('records', records);
     app.addHook('onClose', async () => {
       await records.client.close();

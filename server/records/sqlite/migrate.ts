@@ -1,47 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { migrationSql, type Migration } from '../migrations.ts';
+import { MigrationError, SchemaVersionError, checkMigrationList, type MigrationResult } from '../schema-version.ts';
+
+export { MigrationError, SchemaVersionError, checkMigrationList, type MigrationResult };
 
 type Database = BetterSqlite3.Database;
 
-/** The database file was written by a newer Facility Monitor: refusing beats corrupting it. */
-export class SchemaVersionError extends Error {
-  override name = 'SchemaVersionError';
-  constructor(
-    readonly file: string,
-    readonly databaseVersion: number,
-    readonly codeVersion: number,
-  ) {
-    super(
-      `${file}: database schema is at version ${databaseVersion}, this Facility Monitor knows versions up to ${codeVersion}; ` +
-        'run a release that knows it, or point DATA_DIR at another directory',
-    );
-  }
-}
-
-/** A migration failed; it was rolled back, so the file is at the version before it. */
-export class MigrationError extends Error {
-  override name = 'MigrationError';
-  constructor(
-    readonly file: string,
-    readonly migration: Pick<Migration, 'version' | 'name'>,
-    cause: unknown,
-  ) {
-    super(`${file}: migration ${migration.version} (${migration.name}) failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-export interface MigrationResult {
-  from: number;
-  to: number;
-  applied: Array<Pick<Migration, 'version' | 'name'>>;
-}
-
-/** Rejects a list that is not 1, 2, 3, … so a misplaced migration fails in tests, not on a site. */
-export function checkMigrationList(migrations: readonly Migration[]): void {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration list: entry ${i} (${m.name}) has version ${m.version}, expected ${i + 1}`);
-  });
-}
+const ELSEWHERE = 'point DATA_DIR at another directory';
 
 /** The highest applied migration, 0 for a new file. */
 export function schemaVersion(db: Database): number {
@@ -61,13 +26,13 @@ export function migrate(db: Database, migrations: readonly Migration[], file = '
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const codeVersion = migrations.length;
   const from = schemaVersion(db);
-  if (from > codeVersion) throw new SchemaVersionError(file, from, codeVersion);
+  if (from > codeVersion) throw new SchemaVersionError(file, from, codeVersion, ELSEWHERE);
   const applied: MigrationResult['applied'] = [];
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations.slice(from)) {
     const step = db.transaction(() => {
       const current = schemaVersion(db);
-      if (current > codeVersion) throw new SchemaVersionError(file, current, codeVersion);
+      if (current > codeVersion) throw new SchemaVersionError(file, current, codeVersion, ELSEWHERE);
       if (current >= m.version) return false;
       db.exec(migrationSql(m, 'sqlite'));
       if (m.rebuildsTables) {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { checkHealth } from '../../http/health.ts';
+import { DIALECTS } from '../../records/records-client.ts';
 import { EpochMs, StringEnum } from '../schemas/common.ts';
 
 const Check = { ok: Type.Boolean(), detail: Type.String() };
@@ -10,7 +11,7 @@ const HealthBody = Type.Object(
     status: StringEnum(['ok', 'degraded'] as const),
     time: EpochMs(),
     checks: Type.Object({
-      database: Type.Object(Check),
+      database: Type.Object({ ...Check, backend: StringEnum(DIALECTS) }),
       store: Type.Object({ ...Check, backend: StringEnum(['influxdb', 'sqlite'] as const) }),
       broker: Type.Object({ ...Check, url: Type.String(), embedded: Type.Boolean() }),
     }),
