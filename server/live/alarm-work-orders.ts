@@ -34,7 +34,7 @@ function detail(alarm: Alarm, at: number): string {
   return cut(lines.join('\n'), WORK_ORDER_TEXT_MAX.detail);
 }
 
-/** The work-order request for an alarm: one per device and rule while the work order is not closed. */
+/** The work-order request for an alarm: one per alarm point (device, rule, instance) while the work order is not closed. */
 export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
   const input: AlarmInput = {
     deviceId: alarm.device,
@@ -48,6 +48,7 @@ export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
     at,
   };
   if (alarm.unit !== undefined) input.unit = alarm.unit;
+  if (alarm.instance !== undefined) input.instance = alarm.instance;
   return input;
 }
 

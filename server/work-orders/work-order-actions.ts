@@ -1,14 +1,15 @@
 import { callbackDeadline, responseDueAt, type DeadlineRules } from './deadlines.ts';
 import { WorkOrderInputError, WorkOrderTransitionError } from './errors.ts';
 import { allowedActions, guardReason, nextState, statesAllowing } from './transitions.ts';
-import type {
-  ActionPayloads,
-  AlarmInput,
-  CreateWorkOrderInput,
-  NewWorkOrderEvent,
-  NewWorkOrderRecord,
-  WorkOrderAction,
-  WorkOrderRecord,
+import {
+  WORK_ORDER_TEXT_MAX,
+  type ActionPayloads,
+  type AlarmInput,
+  type CreateWorkOrderInput,
+  type NewWorkOrderEvent,
+  type NewWorkOrderRecord,
+  type WorkOrderAction,
+  type WorkOrderRecord,
 } from './types.ts';
 import { transitionFacts } from './work-order-view.ts';
 
@@ -68,7 +69,7 @@ export function deadlinesOf(
 }
 
 function draft(
-  fields: Pick<NewWorkOrderRecord, 'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'reporter' | 'createdBy'>,
+  fields: Pick<NewWorkOrderRecord, 'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'alarmInstance' | 'reporter' | 'createdBy'>,
   createdAt: number,
   now: number,
   rules: DeadlineRules,
@@ -116,6 +117,7 @@ export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts:
       unit: clean(input.unit),
       deviceId: clean(input.deviceId),
       ruleId: null,
+      alarmInstance: '',
       reporter: clean(input.reporter),
       createdBy: input.createdBy,
     },
@@ -129,8 +131,12 @@ export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts:
   };
 }
 
-/** A work order opened by an alarm, created at the alarm's time, with its `raise` entry. */
-export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRules): Creation {
+/**
+ * A work order opened by an alarm, created at the alarm's time, with its `raise` entry; `related`
+ * are the device's other work orders not closed (another zone of the same fire panel).
+ */
+export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRules, related: number[] = []): Creation {
+  const relatedLine = related.length > 0 ? `\nrelated open work orders of ${input.deviceId}: ${related.map((id) => `#${id}`).join(', ')}` : '';
   const record = draft(
     {
       source: 'alarm',
@@ -138,11 +144,12 @@ export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRu
       category: input.category,
       priority: input.priority,
       title: input.title.trim(),
-      detail: clean(input.detail) ?? '',
+      detail: ((clean(input.detail) ?? '') + relatedLine).trim().slice(0, WORK_ORDER_TEXT_MAX.detail),
       building: input.building,
       unit: clean(input.unit),
       deviceId: input.deviceId,
       ruleId: input.ruleId,
+      alarmInstance: input.instance ?? '',
       reporter: null,
       createdBy: null,
     },
@@ -152,7 +159,15 @@ export function raiseWorkOrder(input: AlarmInput, now: number, rules: DeadlineRu
   );
   return {
     record,
-    event: { at: input.at, by: null, action: 'raise', fromState: null, toState: 'open', comment: null, details: { deviceId: input.deviceId, ruleId: input.ruleId, detail: record.detail } },
+    event: {
+      at: input.at,
+      by: null,
+      action: 'raise',
+      fromState: null,
+      toState: 'open',
+      comment: null,
+      details: { deviceId: input.deviceId, ruleId: input.ruleId, ...(record.alarmInstance ? { instance: record.alarmInstance } : {}), detail: record.detail, ...(related.length > 0 ? { related } : {}) },
+    },
   };
 }
 
@@ -262,7 +277,7 @@ function fill(command: ActionCommand, current: WorkOrderRecord, next: WorkOrderR
           'reopen',
           current.state,
           allowedActions(transitionFacts(current)).filter((a) => a !== 'reopen'),
-          `work order ${facts.openForSameAlarm} is already open for device ${current.deviceId} and rule ${current.ruleId}`,
+          `work order ${facts.openForSameAlarm} is already open for device ${current.deviceId} and rule ${current.ruleId}${current.alarmInstance ? ` (${current.alarmInstance})` : ''}`,
         );
       }
       restartCycle(next, now, rules);

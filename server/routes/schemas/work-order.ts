@@ -30,6 +30,7 @@ export const Ticket = Type.Object(
     unit: Nullable(Type.String()),
     deviceId: Nullable(Type.String()),
     ruleId: Nullable(Type.String()),
+    alarmInstance: Type.String({ description: "the instance of the alarm point that raised it (a fire zone, a gateway's connection); '' for none" }),
     reporter: Nullable(Type.String()),
     createdBy: Nullable(Type.Integer({ description: 'user id; null when an alarm raised it' })),
     assigneeUserId: Nullable(Type.Integer()),
