@@ -79,9 +79,40 @@ export interface UpstreamEvent {
   attrs: Record<string, string | number | boolean>;
 }
 
-/** Payload of the gateway status topic; the last will carries `online: false`. */
-export interface GatewayStatus {
+/** A field-bus connection of a gateway (a Modbus TCP converter, a serial bus, a DL/T 645 line) as its status reports it. */
+export interface ConnectionStatus {
+  /** The connection id of the site file. */
+  id: string;
+  /** `modbus`, `dlt645`, … */
+  protocol: string;
+  /** `down`: the link is not open, or no device on it answers. */
+  state: 'up' | 'down';
+  /** When it last changed state (epoch ms, the gateway's clock). */
+  since: number;
+  /** Ids of the devices on it. */
+  devices: string[];
+}
+
+/**
+ * Optional sections of the gateway status, each about the gateway itself or its links, published
+ * when they change and periodically. A consumer ignores sections it does not know.
+ */
+export interface GatewayStatusSections {
+  connections: ConnectionStatus[];
+}
+
+export const GATEWAY_STATUS_SECTIONS = ['connections'] as const satisfies readonly (keyof GatewayStatusSections)[];
+
+/** Payload of the gateway status topic (retained); the last will carries `online: false`. */
+export interface GatewayStatus extends Partial<GatewayStatusSections> {
   gateway: string;
   online: boolean;
+  /** When the message was composed (for the last will: when the connection it belongs to was attempted). */
   ts: number;
+  /**
+   * When the gateway's upstream connection that this message belongs to was attempted; the same in
+   * every status of that connection and in its last will. The newest `since` wins, and for equal
+   * `since` `online: false` wins (the will ends that connection).
+   */
+  since?: number;
 }

@@ -160,6 +160,7 @@ export const modbusProtocol: ProtocolDescriptor<ModbusSections, ModbusDeviceConf
           block: { connection: conn.id, unitId: m.unitId, profile, timeoutMs: m.timeoutMs ?? conn.timeoutMs },
           address: `${conn.id} unit ${m.unitId}`,
           metrics: profile.points.map((p) => p.metric),
+          connection: conn.id,
         };
       },
     };

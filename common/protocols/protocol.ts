@@ -23,6 +23,8 @@ export interface ProtocolDevice<Block> {
   address: string;
   /** Metrics the device can report; undefined when the protocol lets a device send any metric. */
   metrics?: string[];
+  /** The id of the connection (of the protocol's section) the device sits on, if it sits on one. */
+  connection?: string;
 }
 
 /** What a protocol reads from one site file: its top-level sections, then its devices. */

@@ -182,6 +182,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       };
       if (d.unit !== undefined) device.unit = d.unit;
       if (read.metrics) device.metrics = read.metrics;
+      if (read.connection !== undefined) device.connection = read.connection;
       devices.push(device);
     });
     return { id: b.id, name: b.name, type: b.type ?? 'residential', units, devices };

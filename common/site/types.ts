@@ -32,6 +32,12 @@ export interface DeviceConfig extends Partial<ProtocolBlocks> {
   address: string;
   /** Metrics the device can report (from its profile, data items or mapping); undefined when it may send any. */
   metrics?: readonly string[];
+  /**
+   * The connection the gateway reaches the device through (a Modbus TCP converter or serial bus, a
+   * DL/T 645 line): the device depends on it. Undefined for devices that reach the gateway by
+   * themselves (MQTT).
+   */
+  connection?: string;
 }
 
 export interface UnitConfig {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { AlarmRepository } from '../records/alarm-repository.ts';
 import { OrderedWrites } from '../records/ordered-writes.ts';
+import { CauseSuppression } from './cause-suppression.ts';
 import {
   AlarmActionError,
   MAX_SHELVE_MS,
@@ -45,7 +46,8 @@ export type AlarmChange =
   | 'shelved'
   | 'unshelved'
   | 'raised-while-shelved'
-  | 'returned-to-normal-held';
+  | 'returned-to-normal-held'
+  | 'released-while-shelved';
 
 export interface AlarmUpdate {
   alarm: Alarm;
@@ -60,6 +62,12 @@ export interface AlarmEvents {
   /** The condition returned to normal (state `cleared-unacknowledged`, or `cleared` when it was acknowledged). */
   'alarm-cleared': [alarm: Alarm];
   'alarm-updated': [update: AlarmUpdate];
+  /**
+   * A change to an alarm suppressed by its cause (raised, re-tripped, cleared, another cause):
+   * stored, not announced. Once its cause has returned and the grace has passed, an alarm still in
+   * alarm is announced with `alarm-raised`.
+   */
+  'alarm-suppressed': [alarm: Alarm];
   /** A change that could not be stored, and so was not announced; the service carries on. */
   error: [err: Error];
 }
@@ -68,6 +76,8 @@ export interface AlarmListFilter {
   building?: string;
   device?: string;
   category?: AlarmCategory;
+  /** Alarms suppressed by their cause: left out (`hide`, the default), `only` those, or `include`d. */
+  suppressed?: 'hide' | 'only' | 'include';
 }
 
 export interface AlarmServiceOptions {
@@ -76,6 +86,8 @@ export interface AlarmServiceOptions {
   chatter?: ChatterPolicy;
   /** The queue the changes are stored through; share it with whatever must write in the same order. */
   writes?: OrderedWrites;
+  /** Causes in alarm and their dependents: the offline alarms of those are suppressed. Default: none. */
+  suppression?: CauseSuppression;
   logger?: Logger;
 }
 
@@ -88,6 +100,7 @@ export interface AlarmServiceOptions {
 export class AlarmService extends EventEmitter<AlarmEvents> {
   readonly chatter: ChatterPolicy;
   readonly writes: OrderedWrites;
+  readonly suppression: CauseSuppression;
   private readonly store: AlarmRepository;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -103,6 +116,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     this.clock = options.clock ?? Date.now;
     this.chatter = options.chatter ?? DEFAULT_CHATTER_POLICY;
     this.writes = options.writes ?? new OrderedWrites();
+    this.suppression = options.suppression ?? new CauseSuppression(undefined, this.clock());
     this.log = options.logger ?? createLogger('alarms');
   }
 
@@ -145,7 +159,14 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     alarm.title = facts.title;
     setFacts(alarm, facts);
     delete alarm.clearedAt;
-    if (becameChattering) alarm.chattering = true;
+    if (becameChattering) {
+      alarm.chattering = true;
+      alarm.chatteredAt ??= ts;
+    }
+    if (alarm.suppressed) {
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
     if (!alarm.announcedAt && !alarm.shelved) {
       alarm.announcedAt = ts;
       this.record(alarm, (view) => this.emit('alarm-raised', view));
@@ -162,7 +183,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (!alarm || !alarm.conditionActive) return;
     alarm.conditionActive = false;
     alarm.updatedAt = ts;
-    if (alarm.chattering) {
+    if (alarm.chattering && !alarm.suppressed) {
       this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'returned-to-normal-held', notify: false }));
       return;
     }
@@ -198,6 +219,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     const shelf: Shelf = { by, reason: reason.trim(), at: now, until: untilMs };
     this.shelves.set(alarm.key, shelf);
     alarm.shelved = shelf;
+    alarm.shelvedAt ??= now;
     alarm.updatedAt = now;
     return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'shelved', notify: false }), (view) => this.store.shelve(alarm.key, shelf, view));
   }
@@ -209,9 +231,10 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     return (await this.endShelf(alarm.key, now))!;
   }
 
-  /** Ends shelves at their deadline and chattering after its quiet period. */
+  /** Ends shelves at their deadline, chattering after its quiet period, and suppression once its cause has returned and the grace passed. */
   tick(now: number): void {
     for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now).catch((err: unknown) => this.fail(err));
+    for (const alarm of this.open.values()) if (alarm.suppressed) this.reconsiderSuppression(alarm, now);
     for (const alarm of this.open.values()) {
       if (!alarm.chattering || now - alarm.lastTripAt < this.chatter.quietMs) continue;
       alarm.chattering = false;
@@ -227,17 +250,23 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     let due: number | undefined;
     for (const shelf of this.shelves.values()) due = due === undefined ? shelf.until : Math.min(due, shelf.until);
     for (const a of this.open.values()) {
-      if (!a.chattering) continue;
-      const end = a.lastTripAt + this.chatter.quietMs;
-      due = due === undefined ? end : Math.min(due, end);
+      let end: number | undefined;
+      if (a.chattering) end = a.lastTripAt + this.chatter.quietMs;
+      if (a.suppressed && this.suppression.causeOf(a) === undefined) {
+        const release = this.suppression.releaseAt(a.suppressedBy!);
+        end = end === undefined ? release : Math.min(end, release);
+      }
+      if (end !== undefined) due = due === undefined ? end : Math.min(due, end);
     }
     return due;
   }
 
-  /** Open alarms (active, or returned to normal and not yet acknowledged), most severe first. */
+  /** Open alarms (active, or returned to normal and not yet acknowledged), most severe first; those suppressed by their cause only on request. */
   listActive(filter: AlarmListFilter = {}): Alarm[] {
     const out: Alarm[] = [];
+    const suppressed = filter.suppressed ?? 'hide';
     for (const a of this.open.values()) {
+      if (suppressed === 'hide' ? a.suppressed : suppressed === 'only' && !a.suppressed) continue;
       if (filter.building !== undefined && a.building !== filter.building) continue;
       if (filter.device !== undefined && a.device !== filter.device) continue;
       if (filter.category !== undefined && a.category !== filter.category) continue;
@@ -262,6 +291,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
 
   private raise(point: AlarmPoint, ts: number, facts: TripFacts, chattering: boolean): void {
     const shelf = this.shelves.get(point.key);
+    const cause = this.suppression.causeOf(point);
     const alarm: Alarm = {
       id: randomUUID(),
       ...point,
@@ -275,15 +305,25 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
       chattering,
     };
     setFacts(alarm, facts);
-    if (shelf) alarm.shelved = shelf;
-    else alarm.announcedAt = ts;
+    if (chattering) alarm.chatteredAt = ts;
+    if (cause) Object.assign(alarm, { suppressed: true, suppressedBy: cause, suppressedAt: ts });
+    if (shelf) Object.assign(alarm, { shelved: shelf, shelvedAt: shelf.at });
+    if (!cause && !shelf) alarm.announcedAt = ts;
     this.open.set(alarm.id, alarm);
     this.openByKey.set(alarm.key, alarm);
-    if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
+    if (cause) this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+    else if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
     else this.record(alarm, (view) => this.emit('alarm-raised', view));
   }
 
   private clear(alarm: Alarm, ts: number): void {
+    if (alarm.suppressed) {
+      // Never announced, so nobody has anything to acknowledge: the consequence is over.
+      Object.assign(alarm, { state: 'cleared', conditionActive: false, clearedAt: ts, updatedAt: ts });
+      this.close(alarm, ts);
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
     alarm.state = clearedState(alarm.state);
     alarm.conditionActive = false;
     alarm.clearedAt = ts;
@@ -306,12 +346,38 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     delete alarm.shelved;
     alarm.updatedAt = now;
     const store = (view: Alarm) => this.store.unshelve(key, view);
+    if (alarm.suppressed) return this.commit(alarm, (view) => this.emit('alarm-suppressed', view), store);
     if (!alarm.announcedAt && isActive(alarm)) {
       alarm.announcedAt = now;
       return this.commit(alarm, (view) => this.emit('alarm-raised', view), store);
     }
     const notify = alarm.state === 'active-unacknowledged';
     return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'unshelved', notify }), store);
+  }
+
+  /**
+   * A suppressed alarm follows its causes: another cause in alarm takes over; once none holds and
+   * the grace since the last one returned has passed, the alarm is announced (or, shelved, waits
+   * for its shelf to end).
+   */
+  private reconsiderSuppression(alarm: Alarm, now: number): void {
+    const cause = this.suppression.causeOf(alarm);
+    if (cause !== undefined) {
+      if (cause === alarm.suppressedBy) return;
+      alarm.suppressedBy = cause;
+      alarm.updatedAt = now;
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
+    if (now < this.suppression.releaseAt(alarm.suppressedBy!)) return;
+    delete alarm.suppressed;
+    alarm.updatedAt = now;
+    if (alarm.shelved) {
+      this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'released-while-shelved', notify: false }));
+      return;
+    }
+    alarm.announcedAt = now;
+    this.record(alarm, (view) => this.emit('alarm-raised', view));
   }
 
   /** Refuses an action on an alarm that is not open: closed (conflict) or unknown. */

@@ -81,7 +81,8 @@ export function linkAlarmsToWorkOrders(
         options.logger.error({ err, alarm: alarm.id, device: alarm.device, rule: alarm.ruleId }, 'work order for alarm not recorded');
       });
   };
-  const onRaised = (alarm: Alarm): void => raise(alarm, alarm.lastTripAt);
+  // Dated when announced: an alarm held back (shelved, suppressed by its cause) becomes work then.
+  const onRaised = (alarm: Alarm): void => raise(alarm, alarm.announcedAt ?? alarm.lastTripAt);
   const onUpdated = ({ alarm, change }: AlarmUpdate): void => {
     if (alarm.shelved) return;
     if (change === 'chattering' || (change === 'retripped' && !alarm.chattering)) raise(alarm, alarm.lastTripAt);

@@ -180,7 +180,7 @@ export class DashboardSockets {
       buildings: [...buildings],
       status: this.options.site.buildings.filter((b) => wanted.has(b.id)).map((b) => buildingStatus(b, this.options.liveState, open)),
       devices: this.options.liveState.list(wanted),
-      alarms: open.filter((a) => wanted.has(a.building) || isCritical(a)),
+      alarms: open.filter((a) => wanted.has(a.building) || isCritical(a) || !this.buildingIds.has(a.building)),
       tickets,
     };
   }
@@ -299,7 +299,8 @@ export class DashboardSockets {
     this.counters.alarmDeltas++;
     const critical = isCritical(alarm);
     const message: AlarmMessage = { alarm, critical, ...extra };
-    if (critical) this.io.to(ALL_DASHBOARDS).emit(name, message);
+    // Critical alarms, and those of the whole estate (a gateway), reach every dashboard.
+    if (critical || !this.buildingIds.has(alarm.building)) this.io.to(ALL_DASHBOARDS).emit(name, message);
     else this.io.to(buildingRoom(alarm.building)).emit(name, message);
     this.dirtyBuildings.mark(alarm.building, true);
   }

@@ -34,6 +34,22 @@ export interface GatewayLiveStatus {
   online: boolean;
   /** Time the gateway stated in its status message. */
   ts: number;
+  /** When the gateway's upstream connection that the message belongs to was attempted. */
+  since?: number;
+}
+
+/**
+ * Whether `next` is news after `known` (docs/upstream.md): the newest connection (`since`, or `ts`
+ * from a gateway that does not send it) wins; within one connection its last will (`online: false`)
+ * ends it, and otherwise the newer message wins.
+ */
+export function isNewerGatewayStatus(known: Pick<GatewayStatus, 'online' | 'ts' | 'since'> | undefined, next: Pick<GatewayStatus, 'online' | 'ts' | 'since'>): boolean {
+  if (!known) return true;
+  const a = known.since ?? known.ts;
+  const b = next.since ?? next.ts;
+  if (a !== b) return b > a;
+  if (known.online !== next.online) return !next.online;
+  return next.ts >= known.ts;
 }
 
 export interface LiveStateEvents {
@@ -119,12 +135,13 @@ export class LiveDeviceState extends EventEmitter<LiveStateEvents> {
     this.emit('changed', d.id, d.building);
   }
 
-  setGatewayStatus(s: GatewayStatus): void {
-    const known = this.gatewayStatus.get(s.gateway);
-    if (known && known.ts > s.ts) return;
-    const status: GatewayLiveStatus = { id: s.gateway, online: s.online, ts: s.ts };
+  /** Keeps the gateway's status if it is news (isNewerGatewayStatus); false when it is not. */
+  setGatewayStatus(s: GatewayStatus): boolean {
+    if (!isNewerGatewayStatus(this.gatewayStatus.get(s.gateway), s)) return false;
+    const status: GatewayLiveStatus = { id: s.gateway, online: s.online, ts: s.ts, ...(s.since !== undefined ? { since: s.since } : {}) };
     this.gatewayStatus.set(s.gateway, status);
     this.emit('gateway', { ...status });
+    return true;
   }
 
   gateways(): GatewayLiveStatus[] {

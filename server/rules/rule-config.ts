@@ -4,6 +4,9 @@ import { SiteConfigError } from '../../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { ALARM_CATEGORIES, ALARM_SEVERITIES } from '../alarms/alarm.ts';
 import { DEFAULT_CHATTER_POLICY, type ChatterPolicy } from '../alarms/alarm-service.ts';
+import { DEFAULT_SUPPRESSION_GRACE_MS } from '../alarms/cause-suppression.ts';
+import { DEFAULT_FLOOD_POLICY, type FloodPolicy } from '../alarms/flood-policy.ts';
+import { INFRASTRUCTURE_RULE_IDS } from '../infrastructure/conditions.ts';
 import { DEFAULT_RULES } from './default-rules.ts';
 import { isProblem, type ConfigProblem } from './rule-type.ts';
 import { RULE_TYPES, RULE_TYPE_NAMES, definitionOf, type ResolvedRule, type Rule, type RuleType } from './rule-types.ts';
@@ -19,6 +22,9 @@ export interface DeviceRules {
 
 export interface RulesConfig {
   chatter: ChatterPolicy;
+  /** How long a device still silent after its cause returned waits before its own offline alarm is announced. */
+  suppressionGraceMs: number;
+  flood: FloodPolicy;
   /** Enabled rules of every device of the site, by device id. */
   devices: Map<string, DeviceRules>;
 }
@@ -70,6 +76,19 @@ export const rulesSectionSchema = {
         quietMs: { type: 'integer', minimum: 0, maximum: 24 * 3_600_000 },
       },
     },
+    suppression: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { graceMs: { type: 'integer', minimum: 0, maximum: 24 * 3_600_000 } },
+    },
+    flood: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        windowMs: { type: 'integer', minimum: 60_000, maximum: 24 * 3_600_000 },
+      },
+    },
     kinds: { type: 'object', propertyNames: { enum: [...DEVICE_KINDS] }, additionalProperties: ruleMap },
     devices: { type: 'object', additionalProperties: ruleMap },
   },
@@ -89,6 +108,8 @@ type Entries = Record<string, Record<string, unknown>>;
 type MergedRules = Map<string, { rule: Record<string, unknown>; path?: string }>;
 interface Section {
   chattering?: Partial<ChatterPolicy>;
+  suppression?: { graceMs?: number };
+  flood?: Partial<FloodPolicy>;
   kinds?: Partial<Record<DeviceKind, Entries>>;
   devices?: Record<string, Entries>;
 }
@@ -107,12 +128,14 @@ export function resolveRules(site: SiteConfig): RulesConfig {
 export function checkRules(site: SiteConfig): { config: RulesConfig; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const raw = site.rules ?? {};
-  const config: RulesConfig = { chatter: DEFAULT_CHATTER_POLICY, devices: new Map() };
+  const config: RulesConfig = { chatter: DEFAULT_CHATTER_POLICY, suppressionGraceMs: DEFAULT_SUPPRESSION_GRACE_MS, flood: DEFAULT_FLOOD_POLICY, devices: new Map() };
   const sectionValid = validateSection(raw);
   if (!sectionValid) problems.push(...schemaProblems(validateSection.errors ?? [], '/rules'));
   // Carry on with the well-formed parts so one run reports every problem.
   const section = sectionValid ? (raw as Section) : wellFormed(raw);
   config.chatter = { ...DEFAULT_CHATTER_POLICY, ...section.chattering };
+  config.suppressionGraceMs = section.suppression?.graceMs ?? DEFAULT_SUPPRESSION_GRACE_MS;
+  config.flood = { ...DEFAULT_FLOOD_POLICY, ...section.flood };
 
   const deviceIndex = new Map<string, { device: DeviceConfig; path: string }>();
   site.buildings.forEach((b, bi) => b.devices.forEach((d, di) => deviceIndex.set(d.id, { device: d, path: `/buildings/${bi}/devices/${di}` })));
@@ -187,6 +210,10 @@ function mergeEntries(
       rule = { ...previous, ...entry, id };
       if (isObject(previous.title) && isObject(entry.title)) rule.title = { ...previous.title, ...entry.title };
     } else {
+      if (INFRASTRUCTURE_RULE_IDS.has(id)) {
+        problems.push({ path, reason: `'${id}' is the id of a condition gateways report (docs/upstream.md); choose another rule id` });
+        continue;
+      }
       const type = entry.type as RuleType | undefined;
       if (type === undefined || !(type in NEW_RULE_DEFAULTS)) {
         problems.push({

@@ -3,6 +3,7 @@ import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
+import { CauseSuppression } from '../alarms/cause-suppression.ts';
 import type { AlarmRepository } from '../records/alarm-repository.ts';
 import { resolveRules, type ResolvedRule, type RulesConfig } from './rule-config.ts';
 import type { RuleContext, RuleState } from './rule-type.ts';
@@ -100,10 +101,13 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.store = options.store;
     this.clock = options.clock ?? Date.now;
     this.log = options.logger ?? createLogger('rules');
-    this.alarms = options.alarms ?? new AlarmService({ store: options.store, clock: this.clock, chatter: config.chatter });
+    this.alarms =
+      options.alarms ??
+      new AlarmService({ store: options.store, clock: this.clock, chatter: config.chatter, suppression: new CauseSuppression(config.suppressionGraceMs, this.clock()) });
     this.alarms.on('alarm-raised', (a) => this.emit('alarm-raised', a));
     this.alarms.on('alarm-cleared', (a) => this.emit('alarm-cleared', a));
     this.alarms.on('alarm-updated', (u) => this.emit('alarm-updated', u));
+    this.alarms.on('alarm-suppressed', (a) => this.emit('alarm-suppressed', a));
     this.alarms.on('error', (err) => this.fail(err, { store: 'alarms' }));
 
     const ticking = new Map<RuleType, RuleState[]>(RULE_TYPE_NAMES.map((t) => [t, []]));
@@ -237,7 +241,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
 
   /** Brings rule states in line with the open alarms and pending timers of a previous run. */
   private async resume(): Promise<void> {
-    for (const alarm of this.alarms.listActive()) {
+    for (const alarm of this.alarms.listActive({ suppressed: 'include' })) {
       if (!alarm.conditionActive) continue;
       this.devices.get(alarm.device)?.byRule.get(alarm.ruleId)?.state.resumeAlarm?.(alarm);
     }

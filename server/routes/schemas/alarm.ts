@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { DEVICE_KINDS } from '../../../common/reading.ts';
-import { ALARM_CATEGORIES, ALARM_SEVERITIES, ALARM_STATES } from '../../alarms/alarm.ts';
+import { ALARM_CATEGORIES, ALARM_SEVERITIES, ALARM_STATES, INFRASTRUCTURE_KIND } from '../../alarms/alarm.ts';
 import { EpochMs, StringEnum } from './common.ts';
 
 export const AlarmCategory = StringEnum(ALARM_CATEGORIES);
@@ -12,12 +12,12 @@ const Shelf = Type.Object({ by: Type.String(), reason: Type.String(), at: EpochM
 export const AlarmBody = Type.Object(
   {
     id: Type.String(),
-    key: Type.String({ description: 'alarm point: device/rule[/instance]' }),
+    key: Type.String({ description: 'alarm point: device/rule[/instance]; a gateway condition: gateway/condition[/connection]' }),
     ruleId: Type.String(),
-    ruleType: Type.String(),
-    device: Type.String(),
-    building: Type.String(),
-    kind: StringEnum(DEVICE_KINDS),
+    ruleType: Type.String({ description: "the rule type, or 'infrastructure' for a condition a gateway reports" }),
+    device: Type.String({ description: 'the device, or the gateway' }),
+    building: Type.String({ description: 'the building; the site id for a condition of the whole estate' }),
+    kind: StringEnum([...DEVICE_KINDS, INFRASTRUCTURE_KIND] as const),
     unit: Type.Optional(Type.String()),
     instance: Type.Optional(Type.String({ description: 'e.g. the fire zone' })),
     metric: Type.Optional(Type.String()),
@@ -41,6 +41,11 @@ export const AlarmBody = Type.Object(
     occurrences: Type.Integer(),
     chattering: Type.Boolean(),
     shelved: Type.Optional(Shelf),
+    suppressed: Type.Optional(Type.Boolean({ description: 'suppressed by its cause: recorded, not announced' })),
+    suppressedBy: Type.Optional(Type.String({ description: 'the alarm point of the cause (or, on the dashboard feed, the flood grouping it)' })),
+    suppressedAt: Type.Optional(EpochMs()),
+    chatteredAt: Type.Optional(EpochMs('when it first became chattering')),
+    shelvedAt: Type.Optional(EpochMs('when its point was first shelved while it was open')),
   },
   { title: 'Alarm' },
 );
