@@ -3,7 +3,10 @@ import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { AlarmRepository } from '../records/alarm-repository.ts';
 import { OrderedWrites } from '../records/ordered-writes.ts';
+import { alarmReport, DEFAULT_REPORT_POLICY, type AlarmReport } from './alarm-report.ts';
 import { CauseSuppression } from './cause-suppression.ts';
+import { FloodMonitor, type Flood } from './flood-monitor.ts';
+import type { FloodPolicy } from './flood-policy.ts';
 import {
   AlarmActionError,
   MAX_SHELVE_MS,
@@ -47,7 +50,11 @@ export type AlarmChange =
   | 'unshelved'
   | 'raised-while-shelved'
   | 'returned-to-normal-held'
-  | 'released-while-shelved';
+  | 'released-while-shelved'
+  // The dashboard feed's, during an alarm flood (server/live/alarm-feed.ts):
+  | 'grouped'
+  | 'ungrouped'
+  | 'flood';
 
 export interface AlarmUpdate {
   alarm: Alarm;
@@ -88,6 +95,8 @@ export interface AlarmServiceOptions {
   writes?: OrderedWrites;
   /** Causes in alarm and their dependents: the offline alarms of those are suppressed. Default: none. */
   suppression?: CauseSuppression;
+  /** When announcements make an alarm flood (default: more than 10 in 10 minutes). */
+  flood?: FloodPolicy;
   logger?: Logger;
 }
 
@@ -101,6 +110,8 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
   readonly chatter: ChatterPolicy;
   readonly writes: OrderedWrites;
   readonly suppression: CauseSuppression;
+  /** Alarm floods: the rate of announcements, and which alarms the dashboard feed groups. */
+  readonly floods: FloodMonitor;
   private readonly store: AlarmRepository;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -109,6 +120,8 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
   private readonly shelves = new Map<string, Shelf>();
   private readonly trips = new Map<string, number[]>();
   private restored = false;
+  /** Row ids of the floods going on, once stored. */
+  private readonly floodRows = new Map<string, Promise<number>>();
 
   constructor(options: AlarmServiceOptions) {
     super();
@@ -117,6 +130,8 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     this.chatter = options.chatter ?? DEFAULT_CHATTER_POLICY;
     this.writes = options.writes ?? new OrderedWrites();
     this.suppression = options.suppression ?? new CauseSuppression(undefined, this.clock());
+    this.floods = new FloodMonitor(options.flood);
+    this.recordFloods();
     this.log = options.logger ?? createLogger('alarms');
   }
 
@@ -129,6 +144,11 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
       this.openByKey.set(a.key, a);
     }
     for (const { key, shelf } of await this.store.shelves()) this.shelves.set(key, shelf);
+    const now = this.clock();
+    const open = await this.store.openFlood();
+    if (open) this.floodRows.set(open.id, Promise.resolve(open.rowId));
+    const recent = await this.store.history({ from: now - this.floods.policy.windowMs, limit: 1000 });
+    this.floods.resume(open, recent.flatMap((a) => (a.announcedAt !== undefined && a.announcedAt > now - this.floods.policy.windowMs ? [a.announcedAt] : [])));
   }
 
   /** Resolves once every change so far is stored and announced. */
@@ -169,7 +189,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     }
     if (!alarm.announcedAt && !alarm.shelved) {
       alarm.announcedAt = ts;
-      this.record(alarm, (view) => this.emit('alarm-raised', view));
+      this.record(alarm, (view) => this.announce(view));
       return;
     }
     const change = becameChattering ? 'chattering' : 'retripped';
@@ -235,6 +255,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
   tick(now: number): void {
     for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now).catch((err: unknown) => this.fail(err));
     for (const alarm of this.open.values()) if (alarm.suppressed) this.reconsiderSuppression(alarm, now);
+    this.floods.tick(now);
     for (const alarm of this.open.values()) {
       if (!alarm.chattering || now - alarm.lastTripAt < this.chatter.quietMs) continue;
       alarm.chattering = false;
@@ -247,7 +268,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
 
   /** The earliest time tick() has something to do, or undefined. */
   nextDue(): number | undefined {
-    let due: number | undefined;
+    let due = this.floods.nextDue();
     for (const shelf of this.shelves.values()) due = due === undefined ? shelf.until : Math.min(due, shelf.until);
     for (const a of this.open.values()) {
       let end: number | undefined;
@@ -279,6 +300,16 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
   async history(query: AlarmHistoryQuery = {}): Promise<Alarm[]> {
     await this.writes.settled();
     return this.store.history(query);
+  }
+
+  /**
+   * The alarm-system report of [from, to) (docs/rules.md), the changes decided so far included;
+   * `workOrders` is how many work orders alarms opened in the period.
+   */
+  async report(from: number, to: number, workOrders: number): Promise<AlarmReport> {
+    await this.writes.settled();
+    const [alarms, floods] = await Promise.all([this.store.overlapping(from, to), this.store.floods(from, to)]);
+    return alarmReport({ from, to, now: this.clock(), alarms, floods, workOrders }, { ...DEFAULT_REPORT_POLICY, flood: this.floods.policy });
   }
 
   /** One alarm, open or closed. */
@@ -313,7 +344,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     this.openByKey.set(alarm.key, alarm);
     if (cause) this.record(alarm, (view) => this.emit('alarm-suppressed', view));
     else if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
-    else this.record(alarm, (view) => this.emit('alarm-raised', view));
+    else this.record(alarm, (view) => this.announce(view));
   }
 
   private clear(alarm: Alarm, ts: number): void {
@@ -349,7 +380,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (alarm.suppressed) return this.commit(alarm, (view) => this.emit('alarm-suppressed', view), store);
     if (!alarm.announcedAt && isActive(alarm)) {
       alarm.announcedAt = now;
-      return this.commit(alarm, (view) => this.emit('alarm-raised', view), store);
+      return this.commit(alarm, (view) => this.announce(view), store);
     }
     const notify = alarm.state === 'active-unacknowledged';
     return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'unshelved', notify }), store);
@@ -377,7 +408,39 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
       return;
     }
     alarm.announcedAt = now;
-    this.record(alarm, (view) => this.emit('alarm-raised', view));
+    this.record(alarm, (view) => this.announce(view));
+  }
+
+  /** Announces an alarm, counted in the rate of alarm announcements (floods). */
+  private announce(view: Alarm): void {
+    this.floods.observe(view);
+    this.emit('alarm-raised', view);
+  }
+
+  /** Floods are stored as they start, reach a new peak and end, in order with the alarm changes. */
+  private recordFloods(): void {
+    const write = (flood: Flood, end: boolean): void => {
+      const row = this.floodRows.get(flood.id);
+      if (!row) {
+        const started = this.writes.push(() => this.store.startFlood(flood));
+        started.catch((err: unknown) => this.fail(err));
+        this.floodRows.set(flood.id, started);
+      } else {
+        this.writes.push(async () => this.store.updateFlood(await row, flood)).catch((err: unknown) => this.fail(err));
+      }
+      if (end) this.floodRows.delete(flood.id);
+    };
+    let peak = 0;
+    this.floods.on('started', (f) => {
+      peak = f.peak;
+      write(f, false);
+    });
+    this.floods.on('changed', (f) => {
+      if (f.peak <= peak) return;
+      peak = f.peak;
+      write(f, false);
+    });
+    this.floods.on('ended', (f) => write(f, true));
   }
 
   /** Refuses an action on an alarm that is not open: closed (conflict) or unknown. */

@@ -3,7 +3,8 @@ import { Server, type Socket } from 'socket.io';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import type { Alarm } from '../alarms/alarm.ts';
-import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { AlarmFeedEvents } from './alarm-feed.ts';
 import { bearerToken } from '../auth/bearer-token.ts';
 import type { WorkOrder, WorkOrderChange } from '../work-orders/types.ts';
 import { buildingStatus, type BuildingStatus } from './building-status.ts';
@@ -59,7 +60,8 @@ export interface DashboardSocketsOptions {
   verifyToken: VerifySocketToken;
   site: Pick<SiteConfig, 'buildings'>;
   liveState: LiveDeviceState;
-  alarms: { listActive(): Alarm[]; on<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown; off<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown };
+  /** The alarms as the feed shows them: the alarm service through an AlarmFeed (floods grouped). */
+  alarms: { listActive(): Alarm[]; on<K extends keyof AlarmFeedEvents>(e: K, l: (...a: AlarmFeedEvents[K]) => void): unknown; off<K extends keyof AlarmFeedEvents>(e: K, l: (...a: AlarmFeedEvents[K]) => void): unknown };
   /** Work orders not closed, of the given buildings. */
   openTickets(buildings: readonly string[]): Promise<WorkOrder[]>;
   /** Subscribes to committed work-order changes; returns the unsubscribe function. */

@@ -289,6 +289,12 @@ export class WorkOrderRepository {
     return { records: rows.map(toRecord), total: count!.n };
   }
 
+  /** How many work orders alarms opened in [from, to). */
+  async openedByAlarms(from: number, to: number): Promise<number> {
+    const [row] = await this.client.query<{ n: number }>("SELECT COUNT(*) AS n FROM work_orders WHERE source = 'alarm' AND created_at >= ? AND created_at < ?", [from, to]);
+    return row!.n;
+  }
+
   /** Work orders past their response or callback deadline at `now`. */
   async overdue(now: number): Promise<WorkOrderRecord[]> {
     const [sql, params] = overdue(now);

@@ -103,7 +103,13 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.log = options.logger ?? createLogger('rules');
     this.alarms =
       options.alarms ??
-      new AlarmService({ store: options.store, clock: this.clock, chatter: config.chatter, suppression: new CauseSuppression(config.suppressionGraceMs, this.clock()) });
+      new AlarmService({
+        store: options.store,
+        clock: this.clock,
+        chatter: config.chatter,
+        suppression: new CauseSuppression(config.suppressionGraceMs, this.clock()),
+        flood: config.flood,
+      });
     this.alarms.on('alarm-raised', (a) => this.emit('alarm-raised', a));
     this.alarms.on('alarm-cleared', (a) => this.emit('alarm-cleared', a));
     this.alarms.on('alarm-updated', (u) => this.emit('alarm-updated', u));

@@ -58,7 +58,8 @@ export function alarmListView(ctx: AppContext): View {
     const building = site.buildings.find((b) => b.id === a.building);
     const unacknowledged = a.state === 'active-unacknowledged' || a.state === 'cleared-unacknowledged';
     const actions = el('td', { class: 'actions' });
-    if (canHandle) {
+    // A flood's summary is the feed's, not an alarm of the records: nothing to acknowledge or shelve.
+    if (canHandle && !a.flood) {
       if (unacknowledged) actions.append(el('button', { 'data-action': 'acknowledge', onclick: () => void act(a, 'acknowledge', {}) }, i18n.label('alarmAction', 'acknowledge')));
       if (a.shelved) actions.append(el('button', { 'data-action': 'unshelve', onclick: () => void act(a, 'unshelve', {}) }, i18n.label('alarmAction', 'unshelve')));
       else actions.append(el('button', { 'data-action': 'shelve', onclick: () => shelve(a) }, i18n.label('alarmAction', 'shelve')));
