@@ -82,11 +82,17 @@ export function alarmReport(input: AlarmReportInput, policy: AlarmReportPolicy =
   const { from, to } = input;
   const windowMs = policy.flood.windowMs;
   const windows = Math.max(1, Math.ceil((to - from) / windowMs));
-  const perWindow = new Array<number>(windows).fill(0);
+  // Only windows with alarms are kept: a long quiet period costs nothing.
+  const perWindow = new Map<number, number>();
   const announced = input.alarms.filter((a) => within(a.announcedAt, from, to));
-  for (const a of announced) perWindow[Math.floor((a.announcedAt! - from) / windowMs)]!++;
-  const peak = Math.max(...perWindow);
-  const floodWindows = perWindow.filter((n) => n > policy.flood.limit).length;
+  for (const a of announced) {
+    const w = Math.floor((a.announcedAt! - from) / windowMs);
+    perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+  }
+  let peak = 0;
+  let peakWindow = 0;
+  for (const [w, n] of perWindow) if (n > peak || (n === peak && w < peakWindow)) [peak, peakWindow] = [n, w];
+  const floodWindows = [...perWindow.values()].filter((n) => n > policy.flood.limit).length;
 
   const raised = input.alarms.filter((a) => within(a.raisedAt, from, to));
   const raisedAnnounced = raised.filter((a) => a.announcedAt !== undefined);
@@ -105,7 +111,7 @@ export function alarmReport(input: AlarmReportInput, policy: AlarmReportPolicy =
     alarms: announced.length,
     windows,
     windowMs,
-    perWindow: { average: round((announced.length * windowMs) / (to - from), 2), peak, peakAt: peak > 0 ? from + perWindow.indexOf(peak) * windowMs : null },
+    perWindow: { average: round((announced.length * windowMs) / (to - from), 2), peak, peakAt: peak > 0 ? from + peakWindow * windowMs : null },
     floodWindows,
     floodShare: round(floodWindows / windows, 4),
     floods: [...input.floods],
