@@ -20,7 +20,7 @@ describe('suppression by cause in the demo estate', () => {
     // Running normally: every device heard, nothing in alarm, no work order.
     await demo.advance(10_000, 5_000);
     await waitFor(() => demo.server.app.liveState.list().filter((d) => d.status === 'online').length === devices, 30_000, `all ${devices} devices online`);
-  });
+  }, 120_000);
   afterAll(async () => {
     await demo?.close();
   });
@@ -29,7 +29,7 @@ describe('suppression by cause in the demo estate', () => {
     await demo.advance(60_000);
     expect(demo.server.app.alarms.listActive({ suppressed: 'include' })).toEqual([]);
     expect(await workOrders()).toEqual([]);
-  });
+  }, 180_000);
 
   it('the gateway killed: 1 alarm and 1 work order for the gateway, every device alarm suppressed; the gateway back: all clear, no late pile', async () => {
     const { app } = demo.server;
@@ -64,7 +64,7 @@ describe('suppression by cause in the demo estate', () => {
     expect(app.alarms.listActive({ suppressed: 'include' })).toEqual([expect.objectContaining({ key: gatewayAlarm.key, state: 'cleared-unacknowledged', conditionActive: false })]);
     expect(await workOrders()).toHaveLength(1);
     expect(app.liveState.list().every((d) => d.status === 'online')).toBe(true);
-  });
+  }, 180_000);
 
   it('one Modbus connection down: 1 alarm and 1 work order naming the devices behind it, their alarms suppressed until it is back', async () => {
     const { app } = demo.server;
@@ -92,5 +92,5 @@ describe('suppression by cause in the demo estate', () => {
     await demo.advance(PAST_GRACE_MS);
     expect(announcedSince(announcedBefore)).toEqual([key]);
     expect((await workOrders()).length).toBe(workOrdersBefore + 1);
-  });
+  }, 180_000);
 });
