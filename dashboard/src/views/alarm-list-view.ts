@@ -64,7 +64,8 @@ export function alarmListView(ctx: AppContext): View {
   };
 
   const row = (a: Alarm): HTMLElement => {
-    const building = site.buildings.find((b) => b.id === a.building);
+    // A gateway's alarms and a flood's summary are the whole estate's: their building is the site id.
+    const building = site.buildings.find((b) => b.id === a.building) ?? (a.building === site.id ? { name: site.name } : undefined);
     const unacknowledged = a.state === 'active-unacknowledged' || a.state === 'cleared-unacknowledged';
     const actions = el('td', { class: 'actions' });
     // A flood's summary is the feed's, not an alarm of the records: nothing to acknowledge or shelve.
