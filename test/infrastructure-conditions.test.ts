@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionStatus, GatewayStatus } from '../common/topics.ts';
 import { newInfrastructure, status } from './fixtures/infrastructure/harness.ts';
-import { event, manualClock, reading, summary } from './fixtures/rules/harness.ts';
+import { event, manualClock, reading, summary, tempDir } from './fixtures/rules/harness.ts';
 
 /** One step at `t` ms after the start: a status of gw-1 (its times relative too), a reading, an event, or only the clock. */
 interface Step {
@@ -61,5 +62,45 @@ describe.each(fixtures)('gateway conditions: %s', (_name, fx) => {
       expect(last?.alarm, key).toMatchObject(want);
     }
     await close();
+  });
+});
+
+describe('gateway conditions across a server restart', () => {
+  it('resume: the cause stays in alarm, its consequences stay suppressed, the retained status raises nothing twice', async () => {
+    const { dir, cleanup } = tempDir();
+    const file = join(dir, 'records.db');
+    const clock = manualClock();
+    const base = clock.now();
+    try {
+      const first = newInfrastructure({ clock: clock.now, file });
+      await first.engine.restore(base);
+      first.monitor.restore();
+      clock.set(base + 1000);
+      first.monitor.onGatewayStatus(status(false, base, { since: base }));
+      await first.close();
+      expect(summary(first.events.filter((e) => e.type !== 'suppressed'), base)).toEqual(['raised gw-1/gateway-offline@1000']);
+
+      clock.set(base + 5000);
+      const second = newInfrastructure({ clock: clock.now, file });
+      await second.engine.restore(clock.now());
+      second.monitor.restore();
+      expect(second.monitor.activePoints()).toEqual(['gw-1/gateway-offline']);
+      // The broker hands the retained last will over again.
+      second.monitor.onGatewayStatus(status(false, base, { since: base }));
+      second.engine.tick(base + 70_000);
+      await second.engine.settled();
+      expect(second.events.filter((e) => e.type !== 'suppressed')).toEqual([]);
+      expect(second.engine.alarms.listActive({ suppressed: 'only' })).toHaveLength(6);
+      clock.set(base + 80_000);
+      second.monitor.onGatewayStatus(status(true, base + 80_000, { since: base + 80_000 }));
+      for (const [d, m] of [['tank-1', 'level_mm'], ['water-1', 'volume_m3'], ['elec-1', 'energy_kwh']] as const) second.engine.onReading(reading(d, m, 1, base + 81_000));
+      second.engine.tick(base + 81_000);
+      await second.engine.settled();
+      expect(summary(second.events.filter((e) => e.type !== 'suppressed'), base)).toEqual(['cleared gw-1/gateway-offline@80000']);
+      expect(second.engine.alarms.listActive({ suppressed: 'only' })).toEqual([]);
+      await second.close();
+    } finally {
+      cleanup();
+    }
   });
 });
