@@ -111,8 +111,8 @@ export interface GatewayStatus extends Partial<GatewayStatusSections> {
   ts: number;
   /**
    * When the gateway's upstream connection that this message belongs to was attempted; the same in
-   * every status of that connection and in its last will. The newest `since` wins, and for equal
-   * `since` `online: false` wins (the will ends that connection).
+   * every status of that connection and in its last will, and later for each new attempt. An
+   * `online: false` with a `since` older than the known status's is a late will, dropped.
    */
   since?: number;
 }

@@ -116,7 +116,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     this.stopping = false;
     await this.loadStates();
     const id = this.options.gatewayId;
-    this.attemptAt = this.now();
+    this.newAttempt();
     const opts: IClientOptions = {
       clientId: this.options.clientId ?? `${id}-upstream`,
       clean: true,
@@ -141,7 +141,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     client.on('reconnect', () => {
       this.m.reconnects.inc();
       // A new connection: its statuses and its will carry the time of this attempt.
-      this.attemptAt = this.now();
+      this.newAttempt();
       if (client.options.will) client.options.will.payload = this.willPayload();
     });
     client.on('close', () => {
@@ -319,6 +319,11 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: this.now(), since: this.attemptAt };
     if (online) Object.assign(s, this.options.statusSections?.());
     return JSON.stringify(s);
+  }
+
+  /** Each connection attempt a `since` of its own, later than the one before whatever the clock does. */
+  private newAttempt(): void {
+    this.attemptAt = Math.max(this.now(), this.attemptAt + 1);
   }
 
   /** The last will, composed when the connection is attempted. */

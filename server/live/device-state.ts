@@ -39,17 +39,14 @@ export interface GatewayLiveStatus {
 }
 
 /**
- * Whether `next` is news after `known` (docs/upstream.md): the newest connection (`since`, or `ts`
- * from a gateway that does not send it) wins; within one connection its last will (`online: false`)
- * ends it, and otherwise the newer message wins.
+ * Whether `next` is news after `known` (docs/upstream.md). Statuses count in the order they arrive,
+ * except an `online: false` of an earlier connection (its `since`, or `ts` from a gateway that does
+ * not send it, older than the known status's): the late last will of a connection that has been
+ * replaced says nothing about the gateway now. A gateway saying it is online always is.
  */
 export function isNewerGatewayStatus(known: Pick<GatewayStatus, 'online' | 'ts' | 'since'> | undefined, next: Pick<GatewayStatus, 'online' | 'ts' | 'since'>): boolean {
-  if (!known) return true;
-  const a = known.since ?? known.ts;
-  const b = next.since ?? next.ts;
-  if (a !== b) return b > a;
-  if (known.online !== next.online) return !next.online;
-  return next.ts >= known.ts;
+  if (!known || next.online) return true;
+  return (next.since ?? next.ts) >= (known.since ?? known.ts);
 }
 
 export interface LiveStateEvents {
