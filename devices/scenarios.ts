@@ -216,7 +216,7 @@ const modbusFaults: Scenario = {
     const until = clock.now() + (options.durationMs ?? DEFAULT_SLAVE_DOWN_MS);
     let down = false;
     if (slave) {
-      await slave.stop();
+      await slave.powerOff();
       down = true;
     }
     const bringBack = async (): Promise<void> => {
@@ -287,7 +287,7 @@ const storm: Scenario = {
     const zones = [pick(`${panel.config.building}-3F-east`, 0), pick(`${panel.config.building}-5F-west`, 1)];
     if (zones[0] === undefined || zones[1] === undefined || zones[0] === zones[1]) throw new Error(`${panel.config.id} needs two zones`);
     const slave = estate.slave(dead.id)!;
-    await slave.stop();
+    await slave.powerOff();
     let converterDown = true;
     const done = new Set<string>();
     const once = (what: string, at: number, now: number, act: () => void): void => {

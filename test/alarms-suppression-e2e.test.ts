@@ -71,10 +71,10 @@ describe('suppression by cause in the demo estate', () => {
     const announcedBefore = demo.screen.of('alarm:raised').length;
     const workOrdersBefore = (await workOrders()).length;
     const onT1 = demo.site.devices.filter((d) => d.connection === 'T1-modbus').map((d) => d.id);
-    await demo.estate.slave('T1-modbus')!.stop();
+    await demo.estate.slave('T1-modbus')!.powerOff();
     const key = `${gatewayId()}/connection-down/T1-modbus`;
     const alarm = await waitFor(() => app.alarms.listActive().find((a) => a.key === key), 20_000, 'the connection alarm').catch((err: Error) => {
-      throw new Error(`${err.message}; gateway: ${JSON.stringify(demo.gateway?.health().connections.map((c) => [c.id, c.state, c.since]))}; bus: ${JSON.stringify(app.bus.counters)}; live: ${JSON.stringify(app.liveState.gateways())}`);
+      throw new Error(`${err.message}; the gateway's connections: ${JSON.stringify(demo.gateway?.health().connections.map((c) => [c.id, c.state]))}`);
     });
     expect(alarm).toMatchObject({ instance: 'T1-modbus', building: 'T1', details: { affected: onT1.length, protocol: 'modbus', devices: onT1.join(', ') } });
     expect(alarm.title.en).toBe(`Connection T1-modbus (modbus) down: ${onT1.length} devices unreachable`);

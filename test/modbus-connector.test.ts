@@ -296,7 +296,7 @@ describe('ModbusConnector against a real TCP slave', () => {
 
     now = 3_000;
     const before = changes;
-    await a.slave.stop();
+    await a.slave.powerOff();
     await waitFor(() => state('A')?.state === 'down', 10_000, 'A down');
     expect(state('A')!.since).toBe(3_000);
     expect(changes).toBe(before + 1);
