@@ -49,6 +49,10 @@ export class Gauge extends Metric {
   set(value: number, labels: Labels = {}): void {
     this.values.set(labelKey(labels), value);
   }
+  /** Forgets every label set (for a gauge whose label values come and go, such as a top-10 list). */
+  reset(): void {
+    this.values.clear();
+  }
 }
 
 /**

@@ -99,11 +99,41 @@ export interface GatewayStorageStatus {
   outbox: { usedBytes: number; budgetBytes: number };
 }
 
-/** Payload of the gateway status topic; the last will carries `online: false`. */
-export interface GatewayStatus {
+/** A field-bus connection of a gateway (a Modbus TCP converter, a serial bus, a DL/T 645 line) as its status reports it. */
+export interface ConnectionStatus {
+  /** The connection id of the site file. */
+  id: string;
+  /** `modbus`, `dlt645`, … */
+  protocol: string;
+  /** `down`: the link is not open, or no device on it answers. */
+  state: 'up' | 'down';
+  /** When it last changed state (epoch ms, the gateway's clock). */
+  since: number;
+  /** Ids of the devices on it. */
+  devices: string[];
+}
+
+/**
+ * Optional sections of the gateway status, each about the gateway itself or its links, published
+ * when they change and periodically. A consumer ignores sections it does not know.
+ */
+export interface GatewayStatusSections {
+  connections: ConnectionStatus[];
+  storage: GatewayStorageStatus;
+}
+
+export const GATEWAY_STATUS_SECTIONS = ['connections', 'storage'] as const satisfies readonly (keyof GatewayStatusSections)[];
+
+/** Payload of the gateway status topic (retained); the last will carries `online: false`. */
+export interface GatewayStatus extends Partial<GatewayStatusSections> {
   gateway: string;
   online: boolean;
+  /** When the message was composed (for the last will: when the connection it belongs to was attempted). */
   ts: number;
-  /** Disk used against the budget, once measured. */
-  storage?: GatewayStorageStatus;
+  /**
+   * When the gateway's upstream connection that this message belongs to was attempted; the same in
+   * every status of that connection and in its last will, and later for each new attempt. An
+   * `online: false` with a `since` older than the known status's is a late will, dropped.
+   */
+  since?: number;
 }

@@ -21,7 +21,7 @@ export function usage(): string {
     'Options:',
     '  --scenario NAME        fault to inject (default normal)',
     '  --site FILE            site file (default: SITE_CONFIG, else the demo estate)',
-    '  --target ID            device (or unit, for custody-leak) the scenario acts on',
+    '  --target ID            device (unit for custody-leak, Modbus connection for storm) the scenario acts on',
     '  --duration-ms N        how long device-offline / modbus-faults keep devices away',
     '  --seed N               PRNG seed (default 1)',
     '  --tick-ms N            model step and register refresh period (default 1000)',

@@ -23,7 +23,7 @@ export interface ScenarioTarget {
 
 /** Knobs shared by the scenarios; each uses the ones that make sense to it. */
 export interface ScenarioOptions {
-  /** The device (or, for custody-leak, the unit) to act on, instead of the first that fits. */
+  /** The device (or, for custody-leak, the unit; for storm, the Modbus connection that dies) to act on, instead of the first that fits. */
   target?: string;
   /** device-offline: the MQTT device that goes silent. */
   mqttTarget?: string;
@@ -216,7 +216,7 @@ const modbusFaults: Scenario = {
     const until = clock.now() + (options.durationMs ?? DEFAULT_SLAVE_DOWN_MS);
     let down = false;
     if (slave) {
-      await slave.stop();
+      await slave.powerOff();
       down = true;
     }
     const bringBack = async (): Promise<void> => {
@@ -244,6 +244,97 @@ const modbusFaults: Scenario = {
   },
 };
 
+/** When each fault of the `storm` scenario starts, in ms after the scenario does. */
+export const STORM_TIMELINE = {
+  converterDies: 0,
+  doorChatters: 20_000,
+  tankFlaps: 30_000,
+  meterBackwards: 60_000,
+  fireFirstZone: 90_000,
+  fireSecondZone: 210_000,
+  tankSettles: 255_000,
+} as const;
+
+const DOOR_FORCED_EVERY_MS = 15_000;
+const DOOR_FORCED_TIMES = 5;
+const DOOR_OPEN_MS = 5_000;
+const TANK_PHASE_MS = 45_000;
+
+const storm: Scenario = {
+  name: 'storm',
+  description:
+    "one tower's Modbus converter dies, a door chatters (forced and closed every 15 s), a tank level flaps around its low limit, a meter counts backwards, and a fire starts in one zone then in a second, all within 4 minutes",
+  async apply(estate, clock, options = {}) {
+    const start = clock.now();
+    const modbus = estate.site.modbus.connections.filter((c) => estate.slave(c.id));
+    const devicesOn = (id: string) => estate.site.devices.filter((d) => d.modbus?.connection === id).length;
+    const polledElsewhere = <K extends 'tank' | 'meter-water'>(kind: K, dead: string) =>
+      estate.devices().find((d): d is SimulatedDeviceOf<K> => d.kind === kind && d.config.modbus !== undefined && d.config.modbus.connection !== dead);
+    // By default the busiest converter (the later one of equals) that leaves a tank and a water meter on another.
+    let dead = options.target !== undefined ? modbus.find((c) => c.id === options.target) : undefined;
+    if (options.target === undefined) {
+      for (const c of modbus) {
+        if (polledElsewhere('tank', c.id) && polledElsewhere('meter-water', c.id) && (!dead || devicesOn(c.id) >= devicesOn(dead.id))) dead = c;
+      }
+    }
+    if (!dead) throw new Error(options.target !== undefined ? `no Modbus connection '${options.target}' served by the simulator` : 'the site has no Modbus connection to fail');
+    const tank = polledElsewhere('tank', dead.id);
+    const meter = polledElsewhere('meter-water', dead.id);
+    const door = first(estate, 'door');
+    const panel = first(estate, 'fire-panel');
+    if (!tank || !meter) throw new Error(`storm needs a tank and a water meter on a Modbus connection other than ${dead.id}`);
+    const pick = (preferred: string, fallback: number) => (panel.zones.includes(preferred) ? preferred : panel.zones[fallback]);
+    const zones = [pick(`${panel.config.building}-3F-east`, 0), pick(`${panel.config.building}-5F-west`, 1)];
+    if (zones[0] === undefined || zones[1] === undefined || zones[0] === zones[1]) throw new Error(`${panel.config.id} needs two zones`);
+    const slave = estate.slave(dead.id)!;
+    await slave.powerOff();
+    let converterDown = true;
+    const done = new Set<string>();
+    const once = (what: string, at: number, now: number, act: () => void): void => {
+      if (now < start + at || done.has(what)) return;
+      done.add(what);
+      act();
+    };
+    const below = tank.lowAlarmMm - 40;
+    const above = tank.lowAlarmMm + 70;
+    const tankFlapping = (now: number): boolean => now >= start + STORM_TIMELINE.tankFlaps && now < start + STORM_TIMELINE.tankSettles;
+    const settleTank = (): void => {
+      tank.pumpAvailable = true;
+      tank.levelMm = Math.max(tank.levelMm, tank.pumpOnMm);
+    };
+    return {
+      targets: { converter: dead.id, door: door.config.id, tank: tank.config.id, meter: meter.config.id, panel: panel.config.id, zones: zones.join(', ') },
+      step(now) {
+        for (let i = 0; i < DOOR_FORCED_TIMES; i++) {
+          const at = STORM_TIMELINE.doorChatters + i * DOOR_FORCED_EVERY_MS;
+          once(`door-forced-${i}`, at, now, () => door.force(start + at));
+          once(`door-closed-${i}`, at + DOOR_OPEN_MS, now, () => door.close(start + at + DOOR_OPEN_MS));
+        }
+        if (tankFlapping(now)) {
+          tank.pumpAvailable = false;
+          const phase = Math.floor((now - start - STORM_TIMELINE.tankFlaps) / TANK_PHASE_MS);
+          tank.levelMm = phase % 2 === 0 ? below : above;
+        }
+        once('tank-settles', STORM_TIMELINE.tankSettles, now, settleTank);
+        once('meter-backwards', STORM_TIMELINE.meterBackwards, now, () => {
+          meter.volumeM3 = Math.max(0, meter.volumeM3 - 2);
+        });
+        once('fire-first-zone', STORM_TIMELINE.fireFirstZone, now, () => panel.raiseAlarm(zones[0]!, start + STORM_TIMELINE.fireFirstZone));
+        once('fire-second-zone', STORM_TIMELINE.fireSecondZone, now, () => panel.raiseAlarm(zones[1]!, start + STORM_TIMELINE.fireSecondZone));
+      },
+      async stop(now) {
+        door.close(now);
+        settleTank();
+        panel.restore(now);
+        if (converterDown) {
+          await slave.restart(0);
+          converterDown = false;
+        }
+      },
+    };
+  },
+};
+
 /** The scenarios by name, in the order `--help` lists them. */
 export const SCENARIOS = {
   normal,
@@ -254,6 +345,7 @@ export const SCENARIOS = {
   'device-offline': deviceOffline,
   'custody-leak': custodyLeak,
   'modbus-faults': modbusFaults,
+  storm,
 } satisfies Record<string, Scenario>;
 
 export type ScenarioName = keyof typeof SCENARIOS;

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logger.ts';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import type { SiteConfig } from '../common/site/types.ts';
-import type { GatewayStorageStatus } from '../common/topics.ts';
+import type { ConnectionStatus, GatewayStorageStatus } from '../common/topics.ts';
 import type { Clock } from './clock.ts';
 import { CONNECTORS } from './connectors/index.ts';
 import type { Connector, ConnectorStatus, Ingest } from './connectors/connector.ts';
@@ -47,6 +47,10 @@ export interface GatewayOptions {
   storageSampleIntervalMs?: number;
   /** Times the disk budget's samples. Default: the system clock. */
   clock?: Clock;
+  /** Time of readings and of status messages. Default: Date.now (tests pass the estate's clock). */
+  now?: () => number;
+  /** The online status is published again this often, besides on every change. Default 30 s. */
+  statusIntervalMs?: number;
 }
 
 export interface GatewayHealth {
@@ -54,6 +58,8 @@ export interface GatewayHealth {
   connectors: ConnectorStatus[];
   store: { backend: string; healthy: boolean; lastError?: string };
   upstream: { enabled: boolean; healthy: boolean; connected: boolean; lastError?: string };
+  /** The connections to the field buses, as the gateway status reports them. */
+  connections: ConnectionStatus[];
   outbox: { bytes: number; pending: Record<string, number>; dropped: number; rejected: number };
   /** Disk used against the budget; null until first measured. */
   storage: GatewayStorageStatus | null;
@@ -79,6 +85,9 @@ export class Gateway {
   private upstream: UpstreamPublisher | undefined;
   private upstreamLoop: DeliveryLoop | undefined;
   private connectors: Connector[] = [];
+  /** The connectors have started: their connection states are worth reporting. */
+  private linksKnown = false;
+  private readonly now: () => number;
   private readonly storeLatency;
   private readonly storeRejected;
   private readonly storeKept;
@@ -87,6 +96,7 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.site = options.site;
+    this.now = options.now ?? Date.now;
     this.log = options.logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
     const readingsIn = this.metrics.counter('fm_gateway_readings_total', 'Readings accepted into the outbox');
@@ -156,6 +166,10 @@ export class Gateway {
         metrics: this.metrics,
         logger,
         stateFile: join(dataDir, 'upstream-state.json'),
+        now: this.now,
+        // Until the connectors have started, the status says nothing about the connections (the server keeps what it knew).
+        statusSections: () => ({ ...(this.linksKnown ? { connections: this.connectionStatuses() } : {}), ...(this.diskBudget?.status ? { storage: this.diskBudget.status } : {}) }),
+        ...(this.options.statusIntervalMs !== undefined ? { statusIntervalMs: this.options.statusIntervalMs } : {}),
       };
       if (this.options.upstreamUsername) upstreamOptions.username = this.options.upstreamUsername;
       if (this.options.upstreamPassword) upstreamOptions.password = this.options.upstreamPassword;
@@ -179,7 +193,7 @@ export class Gateway {
       ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
     this.diskBudget.on('error', (err) => this.log.warn({ err: err.message }, 'disk budget not measured'));
-    this.diskBudget.on('status', (s) => this.upstream?.updateStatus({ storage: s }));
+    this.diskBudget.on('status', () => this.upstream?.publishStatus());
     this.storeLoop.start();
     this.upstreamLoop?.start();
     this.diskBudget.start();
@@ -224,6 +238,7 @@ export class Gateway {
       connectors,
       store: { backend: this.store.backend, healthy: store.healthy },
       upstream: { enabled: !!this.upstream, healthy: up?.healthy ?? false, connected: this.upstream?.connected ?? false },
+      connections: this.connectionStatuses(),
       outbox: {
         bytes: stats.bytes,
         pending: Object.fromEntries(Object.entries(stats.consumers).map(([k, v]) => [k, v.pendingRecords])),
@@ -316,18 +331,29 @@ export class Gateway {
       deviceBrokerUrl: this.options.deviceBrokerUrl,
       deviceBrokerUsername: this.options.deviceBrokerUsername,
       deviceBrokerPassword: this.options.deviceBrokerPassword,
+      now: this.now,
     };
     for (const [name, entry] of Object.entries(CONNECTORS)) {
       if (!entry.wanted(this.site)) continue;
       const connector = entry.create(ctx);
       connector.on('error', (err) => this.log.warn({ connector: name, err: err.message }, 'connector problem'));
       connector.on('status', (s) => this.log.info({ connector: name, state: s.state, detail: s.detail }, 'connector status'));
+      connector.on('connections', () => {
+        if (this.linksKnown) this.upstream?.publishStatus();
+      });
       this.connectors.push(connector);
       await connector.start();
     }
+    this.linksKnown = true;
+    this.upstream?.publishStatus();
+  }
+
+  private connectionStatuses(): ConnectionStatus[] {
+    return this.connectors.flatMap((c) => c.connections?.() ?? []);
   }
 
   private async stopConnectors(): Promise<void> {
+    this.linksKnown = false;
     const running = this.connectors;
     this.connectors = [];
     await Promise.all(running.map((c) => c.stop()));

@@ -10,6 +10,7 @@
 //   payload topic=T received=MS [site=N]   a device MQTT payload; the next block (`result`) is
 //                             what parseDeviceMessage makes of it
 //   upstream-readings, upstream-events, upstream-message topic=T retain=BOOL   docs/upstream.md
+//   gateway-status            a gateway status payload the server takes as it is (docs/upstream.md)
 //   program                   a TypeScript program run from the repository root (tsx) over an empty
 //                             DATA_DIR; the next block (`output`) is what it prints
 // The metrics table of docs/gateway.md sits between `<!-- metrics -->` and `<!-- /metrics -->`.
@@ -25,12 +26,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
 import { DEMO_SITE_FILE, interpolateEnvironment, parseSiteConfig, SiteConfigError } from '../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../common/site/types.ts';
-import { UPSTREAM_SUBSCRIPTIONS, type GatewayStorageStatus } from '../common/topics.ts';
+import { UPSTREAM_SUBSCRIPTIONS, type GatewayStatusSections, type GatewayStorageStatus } from '../common/topics.ts';
 import { MetricsRegistry } from '../common/metrics.ts';
 import { isPayloadError, parseDeviceMessage } from '../gateway/mqtt/payload.ts';
 import { topicMatches } from '../gateway/mqtt/topic-match.ts';
 import { UpstreamPublisher } from '../gateway/upstream/upstream-publisher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
+import { parseGatewayStatus } from '../server/bus/upstream-payload.ts';
 import { checkRules, resolveRules } from '../server/rules/rule-config.ts';
 import { resolveWorkOrderSettings } from '../server/work-orders/work-order-settings.ts';
 import { waitFor } from './harness/ports.ts';
@@ -278,10 +280,11 @@ describe('upstream examples of docs/upstream.md', () => {
     await client.subscribeAsync(UPSTREAM_SUBSCRIPTIONS, { qos: 1 });
   };
 
+  let sections: Partial<GatewayStatusSections> = {};
   beforeAll(async () => {
     broker = await startEmbeddedBroker({ port: 0 });
     await subscriber((topic, payload) => live.push({ topic, payload }));
-    publisher = new UpstreamPublisher({ brokerUrl: broker.url, gatewayId, metrics: new MetricsRegistry() });
+    publisher = new UpstreamPublisher({ brokerUrl: broker.url, gatewayId, metrics: new MetricsRegistry(), statusSections: () => sections });
     await publisher.start();
     await waitFor(() => publisher.connected, 10_000, 'upstream connection');
     await publisher.deliver([{ readings, events }]);
@@ -289,7 +292,8 @@ describe('upstream examples of docs/upstream.md', () => {
     for (const m of messages) {
       const storage = (JSON.parse(m.text) as { storage?: GatewayStorageStatus }).storage;
       if (!storage) continue;
-      publisher.updateStatus({ storage });
+      sections = { storage };
+      publisher.publishStatus();
       await waitFor(() => live.some((l) => l.topic === m.attrs.topic && l.payload.includes('"storage"')), 10_000, 'the status with its storage');
     }
     await waitFor(() => messages.every((m) => live.some((l) => l.topic === m.attrs.topic)), 10_000, 'every documented topic');
@@ -316,13 +320,27 @@ describe('upstream examples of docs/upstream.md', () => {
     const want = JSON.parse(b.text) as Record<string, unknown>;
     const got = JSON.parse(live.filter((l) => l.topic === b.attrs.topic).at(-1)!.payload) as Record<string, unknown>;
     if (b.attrs.topic === `fm/v1/gateway/${gatewayId}/status`) {
-      // The status carries the time it was published.
+      // The status carries the time it was published and the time its connection was attempted.
       expect(got.ts).toBeTypeOf('number');
-      expect({ ...got, ts: want.ts }).toEqual(want);
+      expect(got.since).toBeTypeOf('number');
+      expect({ ...got, ts: want.ts, since: want.since }).toEqual(want);
     } else {
       expect(got).toEqual(want);
     }
     expect(retained.has(b.attrs.topic!), `${where(b)}: retain=${b.attrs.retain}`).toBe(b.attrs.retain === 'true');
+  });
+});
+
+describe('gateway status examples of docs/upstream.md', () => {
+  const blocks = blocksOf('docs/upstream.md').filter((b) => b.kind === 'gateway-status');
+
+  it('has examples', () => {
+    expect(blocks.length).toBeGreaterThan(0);
+  });
+
+  it.each(blocks.map((b) => [where(b), b] as const))('%s is a status the server takes as it is', (_at, b) => {
+    const body = JSON.parse(b.text) as { gateway: string };
+    expect(parseGatewayStatus(Buffer.from(b.text), body.gateway)).toEqual(body);
   });
 });
 

@@ -263,6 +263,52 @@ describe('ModbusConnector against a real TCP slave', () => {
     expect(metrics.find('modbus_device_errors_total')!.get({ device: 'tank', reason: 'disconnected' })).toBeGreaterThan(0);
   });
 
+  it('reports each connection down when its converter dies or nothing on it answers, and up once a device answers again', async () => {
+    const tank = bank('tank-level', { level_mm: 1000 });
+    const silent = bank('meter-gas', { volume_m3: 1 }, { fault: 'timeout' });
+    const a = await slaveWith([[1, tank]]);
+    const b = await slaveWith([[1, silent]]);
+    const cfg = site(
+      [
+        { id: 'A', port: a.port, timeoutMs: 150 },
+        { id: 'B', port: b.port, timeoutMs: 150 },
+      ],
+      [
+        { id: 'A-tank', kind: 'tank', connection: 'A', unitId: 1, profile: 'tank-level' },
+        { id: 'B-gas', kind: 'meter-gas', connection: 'B', unitId: 1, profile: 'meter-gas' },
+      ],
+    );
+    let now = 1_000;
+    const { c } = connector({ site: cfg, ingest: new MemoryIngest(), pollIntervalMs: 0, offlineAfterTimeouts: 2, backoff: { initialMs: 50, maxMs: 100 }, now: () => now });
+    let changes = 0;
+    c.on('connections', () => changes++);
+    const state = (id: string) => c.connections().find((s) => s.id === id);
+    await c.start();
+    // Unknown until the first poll shows whether anything on the link answers.
+    expect(c.connections()).toEqual([]);
+    await c.pollOnce();
+    expect(state('A')).toEqual({ id: 'A', protocol: 'modbus', state: 'up', since: 1_000, devices: ['A-tank'] });
+    expect(state('B')).toBeUndefined();
+    now = 2_000;
+    await c.pollOnce();
+    // B's socket is open, but its only device stopped answering: as good as a dead converter.
+    expect(state('B')).toEqual({ id: 'B', protocol: 'modbus', state: 'down', since: 2_000, devices: ['B-gas'] });
+
+    now = 3_000;
+    const before = changes;
+    await a.slave.powerOff();
+    await waitFor(() => state('A')?.state === 'down', 10_000, 'A down');
+    expect(state('A')!.since).toBe(3_000);
+    expect(changes).toBe(before + 1);
+    await a.slave.restart(0);
+    now = 4_000;
+    await waitFor(async () => {
+      await c.pollOnce();
+      return state('A')?.state === 'up';
+    }, 10_000, 'A up again');
+    expect(state('A')!.since).toBe(4_000);
+  });
+
   it('a profile pointing at unmapped registers raises one clear error and a counter; the rest keeps running', async () => {
     const { port } = await slaveWith([
       [1, bank('tank-level', { level_mm: 900, pump_running: 1 })],

@@ -92,7 +92,7 @@ describe('rule configuration', () => {
       ['raised', 'door-1/door-card-denied', 'Card denied at Lobby door'],
     ]);
     await engine.settled();
-    expect(engine.rulesOf('door-1').map((r) => r.id)).toEqual(['door-forced', 'door-held-open', 'door-card-denied', 'device-offline']);
+    expect(engine.rulesOf('door-1').map((r) => r.id)).toEqual(['door-forced', 'door-held-open', 'device-offline', 'door-card-denied']);
     await close();
   });
 

@@ -1,7 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventDedupe } from '../server/bus/event-dedupe.ts';
-import { isMalformed, parseUpstreamState } from '../server/bus/upstream-payload.ts';
+import { isMalformed, parseGatewayStatus, parseUpstreamState } from '../server/bus/upstream-payload.ts';
+import { isNewerGatewayStatus } from '../server/live/device-state.ts';
 import { GATEWAY, liveSite, removeDir, startServer, type ServerUnderTest } from './fixtures/server-live/stack.ts';
 import { waitFor } from './harness/ports.ts';
 
@@ -15,6 +16,42 @@ describe.each([
   it('is malformed with a reason', () => {
     const r = parseUpstreamState(Buffer.from(payload));
     expect(isMalformed(r) && r.malformed).toMatch(reason);
+  });
+});
+
+const T = 1732350000000;
+const link = { id: 'T1-modbus', protocol: 'modbus', state: 'down', since: T, devices: ['T1-tank'] };
+
+describe.each([
+  ['since in seconds', { gateway: 'gw', online: true, ts: T, since: 1732350000 }, /since must be epoch milliseconds/],
+  ['connections not a list', { gateway: 'gw', online: true, ts: T, connections: {} }, /connections must be an array/],
+  ['connection state unknown', { gateway: 'gw', online: true, ts: T, connections: [{ ...link, state: 'flapping' }] }, /connections\[0\]\.state must be up or down/],
+  ['connection without devices', { gateway: 'gw', online: true, ts: T, connections: [{ ...link, devices: undefined }] }, /connections\[0\]\.devices must be an array of device ids/],
+])('parseGatewayStatus: %s', (_name, body, reason) => {
+  it('is malformed with a reason', () => {
+    const r = parseGatewayStatus(Buffer.from(JSON.stringify(body)), 'gw');
+    expect(isMalformed(r) && r.malformed).toMatch(reason);
+  });
+});
+
+describe('gateway status', () => {
+  it('keeps the sections it knows, validated, and ignores the others', () => {
+    const r = parseGatewayStatus(Buffer.from(JSON.stringify({ gateway: 'gw', online: true, ts: T + 5, since: T, connections: [link], spare: { x: 1 } })), 'gw');
+    expect(r).toEqual({ gateway: 'gw', online: true, ts: T + 5, since: T, connections: [link] });
+  });
+
+  it('takes statuses as they come, but not the late last will of a connection already replaced', () => {
+    const online = { online: true, ts: T + 30_000, since: T };
+    const will = { online: false, ts: T, since: T };
+    // The will of the connection in use ends it, though its ts is older than the statuses sent on it.
+    expect(isNewerGatewayStatus(online, will)).toBe(true);
+    // Online again, on a new connection or on a clock that did not move: news.
+    expect(isNewerGatewayStatus(will, { online: true, ts: T + 60_000, since: T + 60_000 })).toBe(true);
+    expect(isNewerGatewayStatus(will, online)).toBe(true);
+    // The will of the earlier connection, arriving after the new one began: stale.
+    expect(isNewerGatewayStatus({ online: true, ts: T + 60_000, since: T + 60_000 }, will)).toBe(false);
+    // A gateway that sends no since: by ts.
+    expect(isNewerGatewayStatus({ online: true, ts: T }, { online: false, ts: T - 1 })).toBe(false);
   });
 });
 
@@ -88,18 +125,25 @@ describe('upstream consumer', () => {
     expect(alarm).toMatchObject({ occurrences: 1, state: 'cleared-unacknowledged', raisedAt: t, clearedAt: t + 1 });
   });
 
-  it("marks the devices behind a gateway offline on its last will, and back when it returns", async () => {
+  it("marks the devices behind a gateway offline on its last will, and back when it returns: one alarm and work order for the gateway, the devices' suppressed", async () => {
     const t = Date.now();
     await publish('fm/v1/gateway/gw-live/status', { gateway: GATEWAY.id, online: false, ts: t });
     await waitFor(() => server.app.liveState.get('B2-door')!.status === 'offline', 10_000, 'door offline');
     expect(server.app.liveState.gateways()).toEqual([{ id: GATEWAY.id, online: false, ts: t }]);
-    const offline = server.app.alarms.listActive().filter((a) => a.ruleId === 'device-offline').map((a) => a.device).sort();
+    await server.app.rules.settled();
+    const announced = server.app.alarms.listActive().filter((a) => a.ruleId !== 'emergency-call');
+    expect(announced.map((a) => a.key)).toEqual([`${GATEWAY.id}/gateway-offline`]);
+    expect(announced[0]).toMatchObject({ kind: 'gateway', ruleType: 'infrastructure', building: 'live-test', details: { affected: 8 } });
+    const offline = server.app.alarms.listActive({ suppressed: 'only' }).map((a) => a.device).sort();
     expect(offline).toEqual(['B1-0101-electric', 'B1-0101-water', 'B1-door', 'B1-fire', 'B1-sos', 'B1-tank', 'B2-door', 'B2-tank']);
+    expect(server.app.alarms.listActive({ suppressed: 'only' }).every((a) => a.suppressedBy === `${GATEWAY.id}/gateway-offline` && a.announcedAt === undefined)).toBe(true);
     await publish('fm/v1/gateway/gw-live/status', { gateway: GATEWAY.id, online: true, ts: t + 1 });
     // Event-only devices come back with their gateway; polled ones need a reading.
     await waitFor(() => server.app.liveState.get('B2-door')!.status === 'online', 10_000, 'door online');
     expect(server.app.liveState.get('B2-tank')!.status).toBe('offline');
     await server.app.rules.settled();
-    expect((await server.app.workOrderQueries.list({ deviceId: 'B2-door' })).items).toHaveLength(1);
+    expect((await server.app.workOrderQueries.list({ deviceId: 'B2-door' })).items).toHaveLength(0);
+    expect((await server.app.workOrderQueries.list({ deviceId: GATEWAY.id })).items).toEqual([expect.objectContaining({ ruleId: 'gateway-offline', source: 'alarm', occurrences: 1 })]);
   });
+
 });

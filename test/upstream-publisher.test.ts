@@ -1,10 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent, Reading } from '../common/reading.ts';
-import { gatewayStatusTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../common/topics.ts';
+import { gatewayStatusTopic, type ConnectionStatus, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../common/topics.ts';
 import { MetricsRegistry } from '../common/metrics.ts';
 import { UpstreamPublisher, UpstreamUnavailableError } from '../gateway/upstream/upstream-publisher.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../server/broker/embedded-broker.ts';
+import { isNewerGatewayStatus } from '../server/live/device-state.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { startTcpProxy } from './harness/tcp-proxy.ts';
 
@@ -52,7 +53,10 @@ describe('UpstreamPublisher', () => {
     await broker?.close();
   });
 
-  function publisher(brokerUrl = broker.url, extra: { publishTimeoutMs?: number } = {}): { publisher: UpstreamPublisher; metrics: MetricsRegistry; gatewayId: string } {
+  function publisher(
+    brokerUrl = broker.url,
+    extra: Partial<Pick<ConstructorParameters<typeof UpstreamPublisher>[0], 'publishTimeoutMs' | 'statusSections' | 'statusIntervalMs' | 'now'>> = {},
+  ): { publisher: UpstreamPublisher; metrics: MetricsRegistry; gatewayId: string } {
     const metrics = new MetricsRegistry();
     const gatewayId = `gw-${process.pid}-${++n}`;
     const p = new UpstreamPublisher({ brokerUrl, gatewayId, metrics, reconnectPeriodMs: 100, ...extra });
@@ -135,9 +139,14 @@ describe('UpstreamPublisher', () => {
     await waitFor(() => statuses().length >= 2, 10_000, 'the last will');
     expect(statuses()[1]).toMatchObject({ gateway: gatewayId, online: false });
     expect(server.messages[1]?.retain).toBe(false);
+    // The will belongs to the connection it was set for: the same since, and it ends that connection.
+    expect(statuses()[1]!.since).toBe(statuses()[0]!.since);
+    expect(isNewerGatewayStatus(statuses()[0], statuses()[1]!)).toBe(true);
     // The will is retained: a subscriber arriving now learns the gateway is offline, unless it is already back.
     await waitFor(() => statuses().length >= 3, 10_000, 'online again after reconnecting');
     expect(statuses()[2]).toMatchObject({ gateway: gatewayId, online: true });
+    expect(statuses()[2]!.since).toBeGreaterThan(statuses()[1]!.since!);
+    expect(isNewerGatewayStatus(statuses()[1], statuses()[2]!)).toBe(true);
 
     await p.stop();
     await waitFor(() => statuses().length >= 4, 10_000, 'offline status on stop');
@@ -146,6 +155,33 @@ describe('UpstreamPublisher', () => {
     cleanups.push(() => later.client.endAsync());
     await waitFor(() => later.messages.length === 1, 10_000, 'retained status');
     expect(later.messages[0]).toMatchObject({ retain: true, body: { gateway: gatewayId, online: false } });
+  });
+
+  it('publishes its status with its sections when asked (once per turn) and periodically; the will carries none', async () => {
+    let now = T;
+    let connections: ConnectionStatus[] = [{ id: 'T1-modbus', protocol: 'modbus', state: 'up', since: T, devices: ['T1-tank'] }];
+    const { publisher: p, gatewayId } = publisher(broker.url, { now: () => now, statusIntervalMs: 200, statusSections: () => ({ connections }) });
+    const server = await observe(broker.url, gatewayStatusTopic(gatewayId));
+    cleanups.push(() => server.client.endAsync());
+    await p.start();
+    const statuses = (): GatewayStatus[] => server.messages.map((m) => m.body as GatewayStatus);
+    await waitFor(() => statuses().length >= 1, 10_000, 'online status');
+    expect(statuses()[0]).toEqual({ gateway: gatewayId, online: true, ts: T, since: T, connections });
+
+    now = T + 5000;
+    connections = [{ ...connections[0]!, state: 'down', since: T + 5000 }];
+    const before = statuses().length;
+    p.publishStatus();
+    p.publishStatus();
+    await waitFor(() => statuses().some((s) => s.connections?.[0]?.state === 'down'), 10_000, 'the change');
+    const changed = statuses().slice(before);
+    expect(changed[0]).toEqual({ gateway: gatewayId, online: true, ts: T + 5000, since: T, connections });
+    // Then again every statusIntervalMs, with what is true then.
+    now = T + 6000;
+    await waitFor(() => statuses().some((s) => s.ts === T + 6000), 10_000, 'a periodic status');
+    await p.stop();
+    await waitFor(() => statuses().at(-1)?.online === false, 10_000, 'offline on stop');
+    expect(statuses().at(-1)).toEqual({ gateway: gatewayId, online: false, ts: T + 6000, since: T });
   });
 
   it('rejects deliveries while the broker is down and delivers once it is back', async () => {

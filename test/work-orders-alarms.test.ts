@@ -103,6 +103,22 @@ describeRecords('raiseFromAlarm', (backend) => {
     expect((await service.raiseFromAlarm(fireAlarm(T0 + 4_000_000))).workOrder.id).toBe(id);
   });
 
+  it('a fire in a new zone of a panel opens its own work order, naming the panel\'s others; a repeat of a zone adds to that zone\'s', async () => {
+    const { service, queries } = ctx;
+    const zone = (instance: string, at: number) => fireAlarm(at, { deviceId: 'B3-FP-01', building: 'B3', ruleId: 'fire-zone-alarm', instance, title: `Fire ${instance}` });
+    const first = await service.raiseFromAlarm(zone('B3-1F-east', T0));
+    const second = await service.raiseFromAlarm(zone('B3-5F-west', T0 + 60_000));
+    expect(first.created && second.created).toBe(true);
+    expect(second.workOrder).toMatchObject({ priority: 'critical', alarmInstance: 'B3-5F-west', occurrences: 1, createdAt: T0 + 60_000 });
+    expect(second.workOrder.id).not.toBe(first.workOrder.id);
+    expect(second.event.details).toMatchObject({ instance: 'B3-5F-west', related: [first.workOrder.id] });
+    expect(second.workOrder.detail).toContain(`related open work orders of B3-FP-01: #${first.workOrder.id}`);
+    const again = await service.raiseFromAlarm(zone('B3-1F-east', T0 + 120_000));
+    expect(again).toMatchObject({ created: false, workOrder: { id: first.workOrder.id, occurrences: 2 } });
+    expect((await queries.get(first.workOrder.id)).occurrences).toBe(2);
+    expect((await queries.get(second.workOrder.id)).occurrences).toBe(1);
+  });
+
   it('the unique index itself refuses a second open work order for a (device, rule)', async () => {
     const insert = ctx.client.run(
       "INSERT INTO work_orders (source, category, priority, state, title, building, device_id, rule_id, created_at, updated_at, response_due_at, last_occurrence_at) VALUES ('alarm', 'fire-safety', 'critical', 'open', 't', 'B2', 'B2-FP-01', 'fire-panel.alarm', 0, 0, 0, 0)",

@@ -155,6 +155,7 @@ export const dlt645Protocol: ProtocolDescriptor<Dlt645Sections, Dlt645DeviceConf
           block: { connection: conn.id, address, dataItems: items, timeoutMs: d.timeoutMs ?? conn.timeoutMs },
           address: `${conn.id} meter ${address}`,
           metrics: items.map((i) => i.metric),
+          connection: conn.id,
         };
       },
     };

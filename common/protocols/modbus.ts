@@ -161,6 +161,7 @@ export const modbusProtocol: ProtocolDescriptor<ModbusSections, ModbusDeviceConf
           address: `${conn.id} unit ${m.unitId}`,
           metrics: profile.points.map((p) => p.metric),
           profile: profile.name,
+          connection: conn.id,
         };
       },
     };

@@ -25,6 +25,8 @@ export interface ProtocolDevice<Block> {
   metrics?: string[];
   /** The register map (profile) the device is read with, when the protocol has such maps. */
   profile?: string;
+  /** The id of the connection (of the protocol's section) the device sits on, if it sits on one. */
+  connection?: string;
 }
 
 /** What a protocol reads from one site file: its top-level sections, then its devices. */

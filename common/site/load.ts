@@ -188,6 +188,7 @@ function normalise(raw: RawSite, file: string): SiteConfig {
       if (d.unit !== undefined) device.unit = d.unit;
       if (read.metrics) device.metrics = read.metrics;
       if (read.profile !== undefined) device.profile = read.profile;
+      if (read.connection !== undefined) device.connection = read.connection;
       devices.push(device);
     });
     return { id: b.id, name: b.name, type: b.type ?? 'residential', units, devices };

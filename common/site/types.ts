@@ -35,6 +35,12 @@ export interface DeviceConfig extends Partial<ProtocolBlocks> {
   metrics?: readonly string[];
   /** The Modbus profile (register map) it is read with. */
   profile?: string;
+  /**
+   * The connection the gateway reaches the device through (a Modbus TCP converter or serial bus, a
+   * DL/T 645 line): the device depends on it. Undefined for devices that reach the gateway by
+   * themselves (MQTT).
+   */
+  connection?: string;
 }
 
 export interface UnitConfig {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { ServerSerial, ServerTCP, type IServiceVector } from 'modbus-serial';
 import type { FunctionCode } from '../../common/profiles.ts';
 import type { RegisterBank } from './register-bank.ts';
@@ -30,7 +31,12 @@ export interface ModbusSlave {
   resetCounts(): void;
   /** Closes the listener (TCP: and every client socket; RTU: the serial port). */
   stop(): Promise<void>;
-  /** Stops, waits `downMs`, and opens again on the same port or path: a device dropping off and coming back. */
+  /**
+   * The converter dies: every client is dropped and, over TCP, each new connection is reset at
+   * once, the port staying taken (so no other listener gets it) until restart().
+   */
+  powerOff(): Promise<void>;
+  /** Powers off, waits `downMs`, and opens again on the same port or path: a device dropping off and coming back. */
   restart(downMs?: number): Promise<void>;
 }
 
@@ -144,13 +150,31 @@ function closeServer(server: Closable): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function slaveFacade(core: SlaveCore, open: () => Promise<Closable>, first: Closable): ModbusSlave {
+/** Holds a TCP port while its slave is powered off: every connection is reset at once. */
+function holdPort(host: string, port: number): Promise<Closable> {
+  return new Promise((resolve, reject) => {
+    const holder = createServer((socket) => socket.resetAndDestroy());
+    holder.once('error', reject);
+    holder.listen(port, host, () => resolve({ close: (cb) => holder.close(() => cb(null)) }));
+  });
+}
+
+function slaveFacade(core: SlaveCore, open: () => Promise<Closable>, first: Closable, hold?: () => Promise<Closable>): ModbusSlave {
   let server: Closable | undefined = first;
+  let held: Closable | undefined;
   const stop = async (): Promise<void> => {
     core.cancelAnswers();
     const s = server;
     server = undefined;
     if (s) await closeServer(s);
+    const h = held;
+    held = undefined;
+    if (h) await closeServer(h);
+  };
+  const powerOff = async (): Promise<void> => {
+    if (!server) return;
+    await stop();
+    held = await hold?.();
   };
   return {
     banks: core.banks,
@@ -163,9 +187,11 @@ function slaveFacade(core: SlaveCore, open: () => Promise<Closable>, first: Clos
     requests: (unitId, fc) => core.requests(unitId, fc),
     resetCounts: () => core.resetCounts(),
     stop,
+    powerOff,
     async restart(downMs = 0) {
-      await stop();
+      await powerOff();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await stop();
       server = await open();
     },
   };
@@ -187,7 +213,7 @@ export async function startTcpSlave(options: TcpSlaveOptions): Promise<ModbusSla
       server.on('serverError', (err) => reject(err ?? new Error(`cannot listen on port ${options.port}`)));
       server.on('initialized', () => resolve(server));
     });
-  return slaveFacade(core, open, await open());
+  return slaveFacade(core, open, await open(), () => holdPort(options.host ?? '127.0.0.1', options.port));
 }
 
 /** A Modbus RTU slave on a serial device (a real port or one end of a socat pty pair). */

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
+import type { ConnectionStatus } from '../../common/topics.ts';
 
 /** Where connectors hand what they read. */
 export interface Ingest {
@@ -24,6 +25,8 @@ export interface ConnectorEvents {
   status: [ConnectorStatus];
   /** Survivable problems (bad payload, poll failure); the entry point logs them. */
   error: [Error];
+  /** A connection went up or down; read them with connections(). */
+  connections: [];
 }
 
 /** A source of readings: Modbus, MQTT. Connectors never throw out of their loops. */
@@ -32,4 +35,6 @@ export interface Connector extends EventEmitter<ConnectorEvents> {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): ConnectorStatus;
+  /** The connections it keeps (a Modbus converter, a DL/T 645 line) with the devices on each, once their state is known. */
+  connections?(): ConnectionStatus[];
 }

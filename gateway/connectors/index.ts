@@ -15,6 +15,8 @@ export interface ConnectorContext {
   deviceBrokerUrl: string;
   deviceBrokerUsername?: string | undefined;
   deviceBrokerPassword?: string | undefined;
+  /** Time of readings and of connection changes. */
+  now: () => number;
 }
 
 export interface ConnectorEntry {
@@ -32,7 +34,7 @@ const hasDevices = (protocol: ProtocolName) => (site: SiteConfig) => site.device
 export const CONNECTORS: { readonly [P in ProtocolName]: ConnectorEntry } = {
   modbus: {
     wanted: hasDevices('modbus'),
-    create: (ctx) => new ModbusConnector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger }),
+    create: (ctx) => new ModbusConnector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger, now: ctx.now }),
   },
   mqtt: {
     wanted: hasDevices('mqtt'),
@@ -49,6 +51,6 @@ export const CONNECTORS: { readonly [P in ProtocolName]: ConnectorEntry } = {
   },
   dlt645: {
     wanted: hasDevices('dlt645'),
-    create: (ctx) => new Dlt645Connector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger }),
+    create: (ctx) => new Dlt645Connector({ site: ctx.site, ingest: ctx.ingest, metrics: ctx.metrics, logger: ctx.logger, now: ctx.now }),
   },
 };

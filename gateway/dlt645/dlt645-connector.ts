@@ -3,11 +3,13 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Dlt645DeviceConfig } from '../../common/protocols/dlt645.ts';
 import type { Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import type { ConnectionStatus } from '../../common/topics.ts';
 import type { Clock } from '../clock.ts';
 import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
 import { deviceReading } from '../connectors/converter.ts';
 import { DEFAULT_PRESENCE, DevicePresence, type PresencePolicy } from '../connectors/device-presence.ts';
 import { handOver } from '../connectors/hand-over.ts';
+import { LinkState } from '../connectors/link-state.ts';
 import { PollCycle } from '../connectors/poll-cycle.ts';
 import type { BackoffOptions } from '../connectors/reconnector.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
@@ -28,6 +30,8 @@ export interface Dlt645ConnectorOptions {
   backoff?: BackoffOptions;
   /** Times the reconnect back-off of the lines. Default: the system clock. */
   clock?: Clock;
+  /** Time of readings and of line changes. Default: Date.now. */
+  now?: () => number;
 }
 
 /** A meter or line problem worth the operator's attention (offline meter, refused data item, failed ingest). */
@@ -64,6 +68,7 @@ interface LinePoll {
   line: Dlt645Line;
   loop: PollCycle;
   meters: MeterPoll[];
+  link: LinkState;
 }
 
 interface Meters {
@@ -105,9 +110,11 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
   /** While stop() closes the connections, their closing is not news. */
   private stopping = false;
   private lastStatus: ConnectorStatus | undefined;
+  private readonly now: () => number;
 
   constructor(private readonly options: Dlt645ConnectorOptions) {
     super();
+    this.now = options.now ?? Date.now;
     this.meters = meters(options.metrics);
     this.log = (options.logger ?? createLogger('gateway')).child({ connector: 'dlt645' });
     this.pollIntervalMs = options.pollIntervalMs ?? options.site.gateway.pollIntervalMs;
@@ -122,9 +129,23 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
       });
-      line.on('connected', () => this.updateStatus());
+      const link = new LinkState(
+        c.id,
+        'dlt645',
+        options.site.devices.filter((d) => d.dlt645?.connection === c.id).map((d) => d.id),
+        this.now,
+        () => {
+          if (this.state === 'running' && !this.stopping) this.emit('connections');
+        },
+      );
+      line.on('connected', () => {
+        link.link(true);
+        this.updateStatus();
+      });
       line.on('disconnected', () => {
-        if (!this.stopping) this.updateStatus();
+        if (this.stopping) return;
+        link.link(false);
+        this.updateStatus();
       });
       const polls: MeterPoll[] = options.site.devices
         .filter((d) => d.dlt645?.connection === c.id)
@@ -134,6 +155,7 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
         });
       const entry: LinePoll = {
         line,
+        link,
         meters: polls,
         loop: new PollCycle((n) => this.cycle(entry, n), {
           overrun: () => this.meters.overruns.inc({ connection: c.id }),
@@ -147,7 +169,11 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
   async start(): Promise<void> {
     this.state = 'starting';
     this.updateStatus();
-    await Promise.all(this.lines.map((l) => l.line.open()));
+    await Promise.all(
+      this.lines.map(async (l) => {
+        if (!(await l.line.open())) l.link.link(false);
+      }),
+    );
     this.state = 'running';
     this.updateStatus();
     if (this.pollIntervalMs > 0) for (const l of this.lines) l.loop.start(this.pollIntervalMs);
@@ -179,6 +205,10 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
     return { connector: this.name, state: 'degraded', detail: `DL/T 645 connection down: ${down.join(', ')}` };
   }
 
+  connections(): ConnectionStatus[] {
+    return this.lines.map((l) => l.link.status()).filter((s) => s !== undefined);
+  }
+
   meterStatus(): Dlt645MeterStatus[] {
     return this.lines.flatMap((l) =>
       l.meters.map((m) => ({
@@ -196,14 +226,15 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
     for (const m of l.meters) {
       if (l.loop.stopped) break;
       try {
-        await this.pollMeter(l.line, l.loop, m, n);
+        await this.pollMeter(l, m, n);
       } catch (err) {
         this.report(new Dlt645PollError(l.line.id, m.config.id, `poll of ${m.config.id} failed: ${(err as Error).message}`));
       }
     }
   }
 
-  private async pollMeter(line: Dlt645Line, loop: PollCycle, m: MeterPoll, cycle: number): Promise<void> {
+  private async pollMeter(l: LinePoll, m: MeterPoll, cycle: number): Promise<void> {
+    const { line, loop } = l;
     if (!m.presence.due(cycle)) return;
     const readings: Reading[] = [];
     const device = m.config.id;
@@ -212,24 +243,24 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
       const item = items[i]!;
       try {
         const data = await line.read({ address: m.meter.address, item: item.id, timeoutMs: m.meter.timeoutMs });
-        const ts = Date.now();
+        const ts = this.now();
         const converted = convertDataItem({ item, data }, m.config, ts);
         readings.push(...converted.readings);
         for (const p of converted.problems) {
           this.meters.decodeErrors.inc({ device, metric: p.metric, reason: p.reason });
           m.log.warn({ metric: p.metric, reason: p.reason, detail: p.detail }, 'DL/T 645 value unusable');
         }
-        this.answered(m, converted.problems.length === 0 ? ts : undefined);
+        this.answered(l, m, converted.problems.length === 0 ? ts : undefined);
         m.refused.delete(item.id);
       } catch (err) {
         // Interrupted by stop(): what was read is real, the interrupted read is not a meter failure.
         if (loop.stopped) break;
         const e = err instanceof Dlt645RequestError ? err : new Dlt645RequestError('io', String(err));
         this.meters.deviceErrors.inc({ device, reason: e.kind });
-        const ts = Date.now();
+        const ts = this.now();
         if (e.kind === 'abnormal' || e.kind === 'checksum' || e.kind === 'io') {
           readings.push(deviceReading(m.config, item.metric, null, ts, item.engUnit));
-          if (e.kind !== 'io') this.answered(m, undefined);
+          if (e.kind !== 'io') this.answered(l, m, undefined);
           if (e.kind === 'abnormal' && !m.refused.has(item.id)) {
             m.refused.add(item.id);
             this.report(new Dlt645PollError(line.id, device, `device ${device}: ${e.message}; check dataItems of the device in the site file`));
@@ -238,7 +269,7 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
         }
         // A timeout or a lost line: the meter's other items would fail the same way, each costing the line another timeout.
         for (const rest of items.slice(i)) readings.push(deviceReading(m.config, rest.metric, null, ts, rest.engUnit));
-        if (e.kind === 'timeout') this.timedOut(line, m, cycle);
+        if (e.kind === 'timeout') this.timedOut(l, m, cycle);
         break;
       }
     }
@@ -247,15 +278,17 @@ export class Dlt645Connector extends EventEmitter<ConnectorEvents> implements Co
     );
   }
 
-  private answered(m: MeterPoll, goodAt: number | undefined): void {
+  private answered(l: LinePoll, m: MeterPoll, goodAt: number | undefined): void {
+    l.link.answered();
     if (m.presence.answered(goodAt)) {
       this.meters.deviceOnline.set(1, { device: m.config.id });
       m.log.info({}, 'DL/T 645 meter answers again');
     }
   }
 
-  private timedOut(line: Dlt645Line, m: MeterPoll, cycle: number): void {
+  private timedOut({ line, link, meters }: LinePoll, m: MeterPoll, cycle: number): void {
     if (!m.presence.timedOut(cycle)) return;
+    if (meters.every((x) => x.presence.offline)) link.silent();
     this.meters.deviceOnline.set(0, { device: m.config.id });
     this.report(
       new Dlt645PollError(

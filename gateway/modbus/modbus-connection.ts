@@ -154,6 +154,11 @@ export class ModbusConnection extends EventEmitter<ModbusConnectionEvents> {
   }
 
   private notConnected(): ModbusRequestError {
+    // modbus-serial does not always report a socket the peer closed; finding it closed counts as losing it.
+    if (this.client && !this.client.isOpen) {
+      void this.lost('found closed');
+      return new ModbusRequestError('disconnected', `connection ${this.id} is down`);
+    }
     this.reconnector.schedule();
     return new ModbusRequestError('disconnected', `connection ${this.id} is down`);
   }

@@ -2,10 +2,12 @@ import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Reading } from '../../common/reading.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
+import type { ConnectionStatus } from '../../common/topics.ts';
 import type { Connector, ConnectorEvents, ConnectorState, ConnectorStatus, Ingest } from '../connectors/connector.ts';
 import type { ConversionProblem } from '../connectors/converter.ts';
 import { DEFAULT_PRESENCE, DevicePresence, type PresencePolicy } from '../connectors/device-presence.ts';
 import { handOver } from '../connectors/hand-over.ts';
+import { LinkState } from '../connectors/link-state.ts';
 import { PollCycle } from '../connectors/poll-cycle.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import { badReadings, convertRegisters, type DecodeContext } from './decode.ts';
@@ -24,6 +26,8 @@ export interface ModbusConnectorOptions {
   /** An offline device is probed once every this many cycles. Default 5. */
   offlineProbeEveryCycles?: number;
   backoff?: BackoffOptions;
+  /** Time of readings and of connection changes. Default: Date.now. */
+  now?: () => number;
 }
 
 /** Per-connection numbers of the last poll cycle (what `npm run bench` reports). */
@@ -119,6 +123,7 @@ function readKey(r: ReadRequest): string {
 interface PollerHost {
   submit(readings: Reading[], connection: string): void;
   report(err: Error): void;
+  now(): number;
 }
 
 class ConnectionPoller {
@@ -131,6 +136,7 @@ class ConnectionPoller {
     private readonly owner: PollerHost,
     private readonly meters: Meters,
     private readonly probeEvery: number,
+    readonly link: LinkState,
   ) {
     this.loop = new PollCycle((n) => this.cycle(n), {
       overrun: () => this.meters.overruns.inc({ connection: this.conn.id }),
@@ -179,7 +185,7 @@ class ConnectionPoller {
       const r = reads[i]!;
       try {
         const words = await this.conn.read({ unitId: d.unitId, fc: r.fc, address: r.address, count: r.count, timeoutMs: d.timeoutMs });
-        const ts = Date.now();
+        const ts = this.owner.now();
         const converted = convertRegisters({ block: { fc: r.fc, address: r.address, words }, points: r.points }, d.config, ts);
         readings.push(...converted.readings);
         for (const p of converted.problems) d.unusable(p);
@@ -191,18 +197,18 @@ class ConnectionPoller {
         const e = err instanceof ModbusRequestError ? err : new ModbusRequestError('io', String(err));
         this.meters.deviceErrors.inc({ device, reason: e.kind });
         if (e.kind === 'exception') {
-          readings.push(...badReadings(r.points, { ...d.ctx, ts: Date.now() }));
+          readings.push(...badReadings(r.points, { ...d.ctx, ts: this.owner.now() }));
           this.answered(d, undefined);
           if (e.code === 2) this.unserved(d, r);
           continue;
         }
         if (e.kind === 'io') {
-          readings.push(...badReadings(r.points, { ...d.ctx, ts: Date.now() }));
+          readings.push(...badReadings(r.points, { ...d.ctx, ts: this.owner.now() }));
           continue;
         }
         // A timeout or a lost connection: the rest of this device's reads would fail the same way,
         // and each would cost the bus another timeout.
-        const ts = Date.now();
+        const ts = this.owner.now();
         for (const rest of reads.slice(i)) readings.push(...badReadings(rest.points, { ...d.ctx, ts }));
         if (e.kind === 'timeout') this.timedOut(d, cycle);
         break;
@@ -212,6 +218,7 @@ class ConnectionPoller {
   }
 
   private answered(d: DevicePoll, goodAt: number | undefined): void {
+    this.link.answered();
     if (d.presence.answered(goodAt)) {
       this.meters.deviceOnline.set(1, { device: d.config.id });
       d.log.info({}, 'Modbus device answers again');
@@ -220,6 +227,7 @@ class ConnectionPoller {
 
   private timedOut(d: DevicePoll, cycle: number): void {
     if (d.presence.timedOut(cycle)) {
+      if (this.devices.every((x) => x.presence.offline)) this.link.silent();
       this.meters.deviceOnline.set(0, { device: d.config.id });
       this.owner.report(
         new ModbusPollError(this.conn.id, d.config.id, `device ${d.config.id} (unit ${d.unitId} on ${this.conn.id}) did not answer ${d.presence.consecutiveTimeouts} times in a row; probing it every ${this.probeEvery} cycles`),
@@ -266,9 +274,11 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
   /** While stop() closes the connections, their closing is not news. */
   private stopping = false;
   private lastStatus: ConnectorStatus | undefined;
+  private readonly now: () => number;
 
   constructor(private readonly options: ModbusConnectorOptions) {
     super();
+    this.now = options.now ?? Date.now;
     this.meters = meters(options.metrics);
     this.log = options.logger ?? createLogger('modbus');
     this.pollIntervalMs = options.pollIntervalMs ?? options.site.gateway.pollIntervalMs;
@@ -276,21 +286,28 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
       offlineAfterTimeouts: options.offlineAfterTimeouts ?? DEFAULT_PRESENCE.offlineAfterTimeouts,
       probeEveryCycles: options.offlineProbeEveryCycles ?? DEFAULT_PRESENCE.probeEveryCycles,
     };
-    const host: PollerHost = { submit: (r, c) => this.submit(r, c), report: (e) => this.report(e) };
+    const host: PollerHost = { submit: (r, c) => this.submit(r, c), report: (e) => this.report(e), now: this.now };
     for (const c of options.site.modbus.connections) {
       const conn = new ModbusConnection(c, {
         metrics: options.metrics,
         logger: this.log,
         ...(options.backoff ? { backoff: options.backoff } : {}),
       });
-      conn.on('connected', () => this.updateStatus());
-      conn.on('disconnected', () => {
-        if (!this.stopping) this.updateStatus();
+      const onConnection = options.site.devices.filter((d) => d.modbus?.connection === c.id);
+      const link = new LinkState(c.id, 'modbus', onConnection.map((d) => d.id), this.now, () => {
+        if (this.state === 'running' && !this.stopping) this.emit('connections');
       });
-      const poller = new ConnectionPoller(conn, host, this.meters, this.presence.probeEveryCycles);
-      for (const d of options.site.devices) {
-        if (d.modbus?.connection === c.id) poller.devices.push(this.devicePoll(d, c.maxGapRegisters));
-      }
+      conn.on('connected', () => {
+        link.link(true);
+        this.updateStatus();
+      });
+      conn.on('disconnected', () => {
+        if (this.stopping) return;
+        link.link(false);
+        this.updateStatus();
+      });
+      const poller = new ConnectionPoller(conn, host, this.meters, this.presence.probeEveryCycles, link);
+      for (const d of onConnection) poller.devices.push(this.devicePoll(d, c.maxGapRegisters));
       this.pollers.push(poller);
     }
   }
@@ -299,7 +316,11 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
     this.state = 'starting';
     this.updateStatus();
     for (const e of this.startupErrors) this.report(e);
-    await Promise.all(this.pollers.map((p) => p.conn.open()));
+    await Promise.all(
+      this.pollers.map(async (p) => {
+        if (!(await p.conn.open())) p.link.link(false);
+      }),
+    );
     this.state = 'running';
     this.updateStatus();
     if (this.pollIntervalMs > 0) for (const p of this.pollers) p.loop.start(this.pollIntervalMs);
@@ -327,6 +348,10 @@ export class ModbusConnector extends EventEmitter<ConnectorEvents> implements Co
     const down = this.pollers.filter((p) => !p.conn.connected).map((p) => p.conn.id);
     if (down.length === 0) return { connector: this.name, state: 'running' };
     return { connector: this.name, state: 'degraded', detail: `Modbus connection down: ${down.join(', ')}` };
+  }
+
+  connections(): ConnectionStatus[] {
+    return this.pollers.map((p) => p.link.status()).filter((s) => s !== undefined);
   }
 
   pollCycleStats(): PollCycleStats[] {

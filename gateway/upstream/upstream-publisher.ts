@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { Reading } from '../../common/reading.ts';
-import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
+import { gatewayStatusTopic, upstreamTopic, type GatewayStatus, type GatewayStatusSections, type UpstreamEvent, type UpstreamState } from '../../common/topics.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../../common/metrics.ts';
 import type { Batch } from '../outbox/batch-codec.ts';
 import { readUpstreamStates, splitStateKey, stateKey, UpstreamStateWriter, type UpstreamStates } from './state-file.ts';
@@ -31,6 +31,12 @@ export interface UpstreamPublisherOptions {
   stateFile?: string;
   /** Default 1000 ms. */
   stateWriteIntervalMs?: number;
+  /** The sections of the online status (docs/upstream.md), read each time it is published. */
+  statusSections?: () => Partial<GatewayStatusSections>;
+  /** The online status is published again this often, and whenever publishStatus() is called. Default 30 s. */
+  statusIntervalMs?: number;
+  /** Time of status messages. Default: Date.now. */
+  now?: () => number;
 }
 
 /** What the gateway forwards upstream: a slice of the outbox. */
@@ -61,12 +67,16 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   private client: MqttClient | undefined;
   private stopping = false;
   private lastError = '';
-  /** Sections the gateway reports about itself in its status (`storage`), published with every status. */
-  private statusSections: Partial<Pick<GatewayStatus, 'storage'>> = {};
+  /** When the current upstream connection was attempted: `since` of its statuses and of its last will. */
+  private attemptAt = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusQueued = false;
+  private readonly now: () => number;
   private readonly m: { states: Counter; events: Counter; failures: Counter; reconnects: Counter; connected: Gauge; stateFileErrors: Counter };
 
   constructor(private readonly options: UpstreamPublisherOptions) {
     super();
+    this.now = options.now ?? Date.now;
     this.log = (options.logger ?? createLogger('gateway')).child({ component: 'upstream' });
     const { metrics } = options;
     this.m = {
@@ -106,6 +116,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     this.stopping = false;
     await this.loadStates();
     const id = this.options.gatewayId;
+    this.newAttempt();
     const opts: IClientOptions = {
       clientId: this.options.clientId ?? `${id}-upstream`,
       clean: true,
@@ -113,7 +124,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
       reconnectPeriod: this.options.reconnectPeriodMs ?? 1000,
       connectTimeout: 10_000,
       keepalive: 30,
-      will: { topic: gatewayStatusTopic(id), payload: this.status(false), qos: 1, retain: true },
+      will: { topic: gatewayStatusTopic(id), payload: this.willPayload(), qos: 1, retain: true },
     };
     if (this.options.username !== undefined) opts.username = this.options.username;
     if (this.options.password !== undefined) opts.password = this.options.password;
@@ -124,15 +135,14 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
       this.lastError = '';
       this.m.connected.set(1);
       this.log.info({ broker: this.options.brokerUrl }, 'connected upstream');
-      client.publish(gatewayStatusTopic(id), this.status(true), { qos: 1, retain: true }, (err) => {
-        if (err) this.report(new UpstreamUnavailableError(`gateway status not published: ${err.message}`));
-      });
+      this.sendStatus(client);
       this.emit('connected');
     });
     client.on('reconnect', () => {
       this.m.reconnects.inc();
-      // The will's timestamp should say when the gateway was last known alive.
-      if (client.options.will) client.options.will.payload = this.status(false);
+      // A new connection: its statuses and its will carry the time of this attempt.
+      this.newAttempt();
+      if (client.options.will) client.options.will.payload = this.willPayload();
     });
     client.on('close', () => {
       const wasConnected = this.m.connected.get() === 1;
@@ -148,6 +158,8 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
       this.lastError = err.message;
     });
 
+    this.statusTimer = setInterval(() => this.publishStatus(), this.options.statusIntervalMs ?? 30_000);
+    this.statusTimer.unref();
     const waitMs = this.options.connectWaitMs ?? 5000;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -226,15 +238,16 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
   }
 
   /**
-   * Sets sections of the gateway status (docs/upstream.md#gateway-status-and-last-will) and
-   * publishes the status again, retained, when connected; the next status and last will carry them too.
+   * Publishes the online status with its sections now (several calls in one turn of the event loop
+   * make one message); nothing while not connected, since every connection begins with one.
    */
-  updateStatus(sections: Partial<Pick<GatewayStatus, 'storage'>>): void {
-    this.statusSections = { ...this.statusSections, ...sections };
-    const client = this.client;
-    if (!client?.connected || this.stopping) return;
-    client.publish(gatewayStatusTopic(this.options.gatewayId), this.status(true), { qos: 1, retain: true }, (err) => {
-      if (err) this.report(new UpstreamUnavailableError(`gateway status not published: ${err.message}`));
+  publishStatus(): void {
+    if (this.statusQueued) return;
+    this.statusQueued = true;
+    setImmediate(() => {
+      this.statusQueued = false;
+      const client = this.client;
+      if (client?.connected && !this.stopping) this.sendStatus(client);
     });
   }
 
@@ -243,6 +256,7 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
+    clearInterval(this.statusTimer);
     if (client.connected) {
       await withTimeout(client.publishAsync(gatewayStatusTopic(this.options.gatewayId), this.status(false), { qos: 1, retain: true }), 2000).catch(
         (err: unknown) => this.log.warn({ err: String(err) }, 'offline status not published'),
@@ -295,8 +309,26 @@ export class UpstreamPublisher extends EventEmitter<UpstreamPublisherEvents> {
     return key;
   }
 
+  private sendStatus(client: MqttClient): void {
+    client.publish(gatewayStatusTopic(this.options.gatewayId), this.status(true), { qos: 1, retain: true }, (err) => {
+      if (err) this.report(new UpstreamUnavailableError(`gateway status not published: ${err.message}`));
+    });
+  }
+
   private status(online: boolean): string {
-    const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: Date.now(), ...this.statusSections };
+    const s: GatewayStatus = { gateway: this.options.gatewayId, online, ts: this.now(), since: this.attemptAt };
+    if (online) Object.assign(s, this.options.statusSections?.());
+    return JSON.stringify(s);
+  }
+
+  /** Each connection attempt a `since` of its own, later than the one before whatever the clock does. */
+  private newAttempt(): void {
+    this.attemptAt = Math.max(this.now(), this.attemptAt + 1);
+  }
+
+  /** The last will, composed when the connection is attempted. */
+  private willPayload(): string {
+    const s: GatewayStatus = { gateway: this.options.gatewayId, online: false, ts: this.attemptAt, since: this.attemptAt };
     return JSON.stringify(s);
   }
 

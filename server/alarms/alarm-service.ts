@@ -3,6 +3,10 @@ import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { AlarmRepository } from '../records/alarm-repository.ts';
 import { OrderedWrites } from '../records/ordered-writes.ts';
+import { alarmReport, DEFAULT_REPORT_POLICY, type AlarmReport } from './alarm-report.ts';
+import { CauseSuppression } from './cause-suppression.ts';
+import { FloodMonitor, type Flood } from './flood-monitor.ts';
+import type { FloodPolicy } from './flood-policy.ts';
 import {
   AlarmActionError,
   MAX_SHELVE_MS,
@@ -45,7 +49,12 @@ export type AlarmChange =
   | 'shelved'
   | 'unshelved'
   | 'raised-while-shelved'
-  | 'returned-to-normal-held';
+  | 'returned-to-normal-held'
+  | 'released-while-shelved'
+  // The dashboard feed's, during an alarm flood (server/live/alarm-feed.ts):
+  | 'grouped'
+  | 'ungrouped'
+  | 'flood';
 
 export interface AlarmUpdate {
   alarm: Alarm;
@@ -60,6 +69,12 @@ export interface AlarmEvents {
   /** The condition returned to normal (state `cleared-unacknowledged`, or `cleared` when it was acknowledged). */
   'alarm-cleared': [alarm: Alarm];
   'alarm-updated': [update: AlarmUpdate];
+  /**
+   * A change to an alarm suppressed by its cause (raised, re-tripped, cleared, another cause):
+   * stored, not announced. Once its cause has returned and the grace has passed, an alarm still in
+   * alarm is announced with `alarm-raised`.
+   */
+  'alarm-suppressed': [alarm: Alarm];
   /** A change that could not be stored, and so was not announced; the service carries on. */
   error: [err: Error];
 }
@@ -68,6 +83,8 @@ export interface AlarmListFilter {
   building?: string;
   device?: string;
   category?: AlarmCategory;
+  /** Alarms suppressed by their cause: left out (`hide`, the default), `only` those, or `include`d. */
+  suppressed?: 'hide' | 'only' | 'include';
 }
 
 export interface AlarmServiceOptions {
@@ -76,6 +93,10 @@ export interface AlarmServiceOptions {
   chatter?: ChatterPolicy;
   /** The queue the changes are stored through; share it with whatever must write in the same order. */
   writes?: OrderedWrites;
+  /** Causes in alarm and their dependents: the offline alarms of those are suppressed. Default: none. */
+  suppression?: CauseSuppression;
+  /** When announcements make an alarm flood (default: more than 10 in 10 minutes). */
+  flood?: FloodPolicy;
   logger?: Logger;
 }
 
@@ -88,6 +109,9 @@ export interface AlarmServiceOptions {
 export class AlarmService extends EventEmitter<AlarmEvents> {
   readonly chatter: ChatterPolicy;
   readonly writes: OrderedWrites;
+  readonly suppression: CauseSuppression;
+  /** Alarm floods: the rate of announcements, and which alarms the dashboard feed groups. */
+  readonly floods: FloodMonitor;
   private readonly store: AlarmRepository;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -96,6 +120,8 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
   private readonly shelves = new Map<string, Shelf>();
   private readonly trips = new Map<string, number[]>();
   private restored = false;
+  /** Row ids of the floods going on, once stored. */
+  private readonly floodRows = new Map<string, Promise<number>>();
 
   constructor(options: AlarmServiceOptions) {
     super();
@@ -103,6 +129,9 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     this.clock = options.clock ?? Date.now;
     this.chatter = options.chatter ?? DEFAULT_CHATTER_POLICY;
     this.writes = options.writes ?? new OrderedWrites();
+    this.suppression = options.suppression ?? new CauseSuppression(undefined, this.clock());
+    this.floods = new FloodMonitor(options.flood);
+    this.recordFloods();
     this.log = options.logger ?? createLogger('alarms');
   }
 
@@ -115,6 +144,11 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
       this.openByKey.set(a.key, a);
     }
     for (const { key, shelf } of await this.store.shelves()) this.shelves.set(key, shelf);
+    const now = this.clock();
+    const open = await this.store.openFlood();
+    if (open) this.floodRows.set(open.id, Promise.resolve(open.rowId));
+    const recent = await this.store.history({ from: now - this.floods.policy.windowMs, limit: 1000 });
+    this.floods.resume(open, recent.flatMap((a) => (a.announcedAt !== undefined && a.announcedAt > now - this.floods.policy.windowMs ? [a.announcedAt] : [])));
   }
 
   /** Resolves once every change so far is stored and announced. */
@@ -145,10 +179,17 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     alarm.title = facts.title;
     setFacts(alarm, facts);
     delete alarm.clearedAt;
-    if (becameChattering) alarm.chattering = true;
+    if (becameChattering) {
+      alarm.chattering = true;
+      alarm.chatteredAt ??= ts;
+    }
+    if (alarm.suppressed) {
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
     if (!alarm.announcedAt && !alarm.shelved) {
       alarm.announcedAt = ts;
-      this.record(alarm, (view) => this.emit('alarm-raised', view));
+      this.record(alarm, (view) => this.announce(view));
       return;
     }
     const change = becameChattering ? 'chattering' : 'retripped';
@@ -162,7 +203,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     if (!alarm || !alarm.conditionActive) return;
     alarm.conditionActive = false;
     alarm.updatedAt = ts;
-    if (alarm.chattering) {
+    if (alarm.chattering && !alarm.suppressed) {
       this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'returned-to-normal-held', notify: false }));
       return;
     }
@@ -198,6 +239,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     const shelf: Shelf = { by, reason: reason.trim(), at: now, until: untilMs };
     this.shelves.set(alarm.key, shelf);
     alarm.shelved = shelf;
+    alarm.shelvedAt ??= now;
     alarm.updatedAt = now;
     return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'shelved', notify: false }), (view) => this.store.shelve(alarm.key, shelf, view));
   }
@@ -209,9 +251,11 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     return (await this.endShelf(alarm.key, now))!;
   }
 
-  /** Ends shelves at their deadline and chattering after its quiet period. */
+  /** Ends shelves at their deadline, chattering after its quiet period, and suppression once its cause has returned and the grace passed. */
   tick(now: number): void {
     for (const [key, shelf] of this.shelves) if (shelf.until <= now) this.endShelf(key, now).catch((err: unknown) => this.fail(err));
+    for (const alarm of this.open.values()) if (alarm.suppressed) this.reconsiderSuppression(alarm, now);
+    this.floods.tick(now);
     for (const alarm of this.open.values()) {
       if (!alarm.chattering || now - alarm.lastTripAt < this.chatter.quietMs) continue;
       alarm.chattering = false;
@@ -224,20 +268,26 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
 
   /** The earliest time tick() has something to do, or undefined. */
   nextDue(): number | undefined {
-    let due: number | undefined;
+    let due = this.floods.nextDue();
     for (const shelf of this.shelves.values()) due = due === undefined ? shelf.until : Math.min(due, shelf.until);
     for (const a of this.open.values()) {
-      if (!a.chattering) continue;
-      const end = a.lastTripAt + this.chatter.quietMs;
-      due = due === undefined ? end : Math.min(due, end);
+      let end: number | undefined;
+      if (a.chattering) end = a.lastTripAt + this.chatter.quietMs;
+      if (a.suppressed && this.suppression.causeOf(a) === undefined) {
+        const release = this.suppression.releaseAt(a.suppressedBy!);
+        end = end === undefined ? release : Math.min(end, release);
+      }
+      if (end !== undefined) due = due === undefined ? end : Math.min(due, end);
     }
     return due;
   }
 
-  /** Open alarms (active, or returned to normal and not yet acknowledged), most severe first. */
+  /** Open alarms (active, or returned to normal and not yet acknowledged), most severe first; those suppressed by their cause only on request. */
   listActive(filter: AlarmListFilter = {}): Alarm[] {
     const out: Alarm[] = [];
+    const suppressed = filter.suppressed ?? 'hide';
     for (const a of this.open.values()) {
+      if (suppressed === 'hide' ? a.suppressed : suppressed === 'only' && !a.suppressed) continue;
       if (filter.building !== undefined && a.building !== filter.building) continue;
       if (filter.device !== undefined && a.device !== filter.device) continue;
       if (filter.category !== undefined && a.category !== filter.category) continue;
@@ -252,6 +302,16 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     return this.store.history(query);
   }
 
+  /**
+   * The alarm-system report of [from, to) (docs/rules.md), the changes decided so far included;
+   * `workOrders` is how many work orders alarms opened in the period.
+   */
+  async report(from: number, to: number, workOrders: number): Promise<AlarmReport> {
+    await this.writes.settled();
+    const [alarms, floods] = await Promise.all([this.store.overlapping(from, to), this.store.floods(from, to)]);
+    return alarmReport({ from, to, now: this.clock(), alarms, floods, workOrders }, { ...DEFAULT_REPORT_POLICY, flood: this.floods.policy });
+  }
+
   /** One alarm, open or closed. */
   async get(id: string): Promise<Alarm | undefined> {
     const a = this.open.get(id);
@@ -262,6 +322,7 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
 
   private raise(point: AlarmPoint, ts: number, facts: TripFacts, chattering: boolean): void {
     const shelf = this.shelves.get(point.key);
+    const cause = this.suppression.causeOf(point);
     const alarm: Alarm = {
       id: randomUUID(),
       ...point,
@@ -275,15 +336,25 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
       chattering,
     };
     setFacts(alarm, facts);
-    if (shelf) alarm.shelved = shelf;
-    else alarm.announcedAt = ts;
+    if (chattering) alarm.chatteredAt = ts;
+    if (cause) Object.assign(alarm, { suppressed: true, suppressedBy: cause, suppressedAt: ts });
+    if (shelf) Object.assign(alarm, { shelved: shelf, shelvedAt: shelf.at });
+    if (!cause && !shelf) alarm.announcedAt = ts;
     this.open.set(alarm.id, alarm);
     this.openByKey.set(alarm.key, alarm);
-    if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
-    else this.record(alarm, (view) => this.emit('alarm-raised', view));
+    if (cause) this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+    else if (shelf) this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'raised-while-shelved', notify: false }));
+    else this.record(alarm, (view) => this.announce(view));
   }
 
   private clear(alarm: Alarm, ts: number): void {
+    if (alarm.suppressed) {
+      // Never announced, so nobody has anything to acknowledge: the consequence is over.
+      Object.assign(alarm, { state: 'cleared', conditionActive: false, clearedAt: ts, updatedAt: ts });
+      this.close(alarm, ts);
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
     alarm.state = clearedState(alarm.state);
     alarm.conditionActive = false;
     alarm.clearedAt = ts;
@@ -306,12 +377,70 @@ export class AlarmService extends EventEmitter<AlarmEvents> {
     delete alarm.shelved;
     alarm.updatedAt = now;
     const store = (view: Alarm) => this.store.unshelve(key, view);
+    if (alarm.suppressed) return this.commit(alarm, (view) => this.emit('alarm-suppressed', view), store);
     if (!alarm.announcedAt && isActive(alarm)) {
       alarm.announcedAt = now;
-      return this.commit(alarm, (view) => this.emit('alarm-raised', view), store);
+      return this.commit(alarm, (view) => this.announce(view), store);
     }
     const notify = alarm.state === 'active-unacknowledged';
     return this.commit(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'unshelved', notify }), store);
+  }
+
+  /**
+   * A suppressed alarm follows its causes: another cause in alarm takes over; once none holds and
+   * the grace since the last one returned has passed, the alarm is announced (or, shelved, waits
+   * for its shelf to end).
+   */
+  private reconsiderSuppression(alarm: Alarm, now: number): void {
+    const cause = this.suppression.causeOf(alarm);
+    if (cause !== undefined) {
+      if (cause === alarm.suppressedBy) return;
+      alarm.suppressedBy = cause;
+      alarm.updatedAt = now;
+      this.record(alarm, (view) => this.emit('alarm-suppressed', view));
+      return;
+    }
+    if (now < this.suppression.releaseAt(alarm.suppressedBy!)) return;
+    delete alarm.suppressed;
+    alarm.updatedAt = now;
+    if (alarm.shelved) {
+      this.record(alarm, (view) => this.emit('alarm-updated', { alarm: view, change: 'released-while-shelved', notify: false }));
+      return;
+    }
+    alarm.announcedAt = now;
+    this.record(alarm, (view) => this.announce(view));
+  }
+
+  /** Announces an alarm, counted in the rate of alarm announcements (floods). */
+  private announce(view: Alarm): void {
+    this.floods.observe(view);
+    this.emit('alarm-raised', view);
+  }
+
+  /** Floods are stored as they start, reach a new peak and end, in order with the alarm changes. */
+  private recordFloods(): void {
+    const write = (flood: Flood, end: boolean): void => {
+      const row = this.floodRows.get(flood.id);
+      if (!row) {
+        const started = this.writes.push(() => this.store.startFlood(flood));
+        started.catch((err: unknown) => this.fail(err));
+        this.floodRows.set(flood.id, started);
+      } else {
+        this.writes.push(async () => this.store.updateFlood(await row, flood)).catch((err: unknown) => this.fail(err));
+      }
+      if (end) this.floodRows.delete(flood.id);
+    };
+    let peak = 0;
+    this.floods.on('started', (f) => {
+      peak = f.peak;
+      write(f, false);
+    });
+    this.floods.on('changed', (f) => {
+      if (f.peak <= peak) return;
+      peak = f.peak;
+      write(f, false);
+    });
+    this.floods.on('ended', (f) => write(f, true));
   }
 
   /** Refuses an action on an alarm that is not open: closed (conflict) or unknown. */

@@ -7,9 +7,9 @@ export const ALARM_SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
 
 /**
- * ISA-18.2 alarm states (ANSI/ISA-18.2-2016, figure 5, without suppression states other than shelving):
- * `cleared-unacknowledged` is "returned to normal, unacknowledged"; `cleared` is normal and
- * acknowledged, which closes the alarm.
+ * ISA-18.2 alarm states (ANSI/ISA-18.2-2016, figure 5): `cleared-unacknowledged` is "returned to
+ * normal, unacknowledged"; `cleared` is normal and acknowledged, which closes the alarm. Shelved
+ * and suppressed-by-design are flags beside the state (`shelved`, `suppressed`).
  */
 export const ALARM_STATES = ['active-unacknowledged', 'active-acknowledged', 'cleared-unacknowledged', 'cleared'] as const;
 export type AlarmState = (typeof ALARM_STATES)[number];
@@ -26,15 +26,21 @@ export interface Shelf {
   until: number;
 }
 
+/** What raises alarms besides devices: a gateway, about itself and its links (server/infrastructure/). */
+export const INFRASTRUCTURE_KIND = 'gateway';
+export type AlarmSourceKind = DeviceKind | typeof INFRASTRUCTURE_KIND;
+
 /** What a rule knows about the alarm point it trips. */
 export interface AlarmPoint {
-  /** Identity of the alarm point: `{device}/{ruleId}` plus `/{instance}` (a fire zone) when the rule has instances. */
+  /** Identity of the alarm point: `{device}/{ruleId}` plus `/{instance}` (a fire zone, a connection) when the rule has instances. */
   key: string;
   ruleId: string;
   ruleType: string;
+  /** The device, or for a gateway's conditions the gateway id. */
   device: string;
+  /** The building; for a condition of the whole estate (a gateway) the site id. */
   building: string;
-  kind: DeviceKind;
+  kind: AlarmSourceKind;
   unit?: string;
   /** Rule instance such as a fire zone; absent when the rule has one alarm per device. */
   instance?: string;
@@ -68,6 +74,19 @@ export interface Alarm extends AlarmPoint {
   occurrences: number;
   chattering: boolean;
   shelved?: Shelf;
+  /**
+   * Suppressed by its cause (ISA-18.2 designed suppression): raised while something the device
+   * depends on (its gateway, its connection) was in alarm. Recorded, not announced.
+   */
+  suppressed?: boolean;
+  /** The alarm point of the cause, e.g. `gw-sunshine-1/connection-down/T1-modbus`. */
+  suppressedBy?: string;
+  /** When it was first suppressed; kept once released, for the alarm-system report. */
+  suppressedAt?: number;
+  /** When it first became chattering; kept, for the report. */
+  chatteredAt?: number;
+  /** When its point was first shelved while it was open; kept, for the report. */
+  shelvedAt?: number;
 }
 
 export const MAX_SHELVE_MS = 24 * 60 * 60 * 1000;

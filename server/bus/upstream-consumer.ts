@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { DeviceEvent, Reading } from '../../common/reading.ts';
-import { UPSTREAM_SUBSCRIPTIONS, parseUpstreamTopic } from '../../common/topics.ts';
+import { UPSTREAM_SUBSCRIPTIONS, parseUpstreamTopic, type GatewayStatus } from '../../common/topics.ts';
 import { redactUrl } from '../broker/redact-url.ts';
 import { RefusalLog } from '../broker/refusal-log.ts';
 import type { LiveDeviceState } from '../live/device-state.ts';
@@ -22,11 +22,12 @@ import {
   type UpstreamScreen,
 } from './upstream-payload.ts';
 
-/** Where upstream data goes besides the live state: the rules engine. */
+/** Where upstream data goes besides the live state: the rules engine, and the gateways' own conditions. */
 export interface UpstreamSink {
   onReading(r: Reading, gateway?: string): void;
   onEvent(e: DeviceEvent, gateway?: string): void;
-  onGatewayStatus(gatewayId: string, online: boolean, ts: number): void;
+  /** A gateway status that is news (older ones, by docs/upstream.md's order, are dropped before). */
+  onGatewayStatus(status: GatewayStatus): void;
   /** Resolves once what the calls so far decided is stored (never rejects). */
   settled(): Promise<void>;
 }
@@ -40,6 +41,8 @@ export interface UpstreamCounters {
   /** Events seen before (QoS 1 redelivery, gateway replay), dropped. */
   duplicateEvents: number;
   gatewayStatus: number;
+  /** Gateway statuses older than the one known (a redelivery), dropped. */
+  staleGatewayStatus: number;
   malformed: number;
   /** Messages about devices the site file does not have in that building. */
   unknownDevice: number;
@@ -103,6 +106,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     events: 0,
     duplicateEvents: 0,
     gatewayStatus: 0,
+    staleGatewayStatus: 0,
     malformed: 0,
     unknownDevice: 0,
     unknownTopic: 0,
@@ -222,8 +226,11 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
         const refusal = aheadOfClock(s.ts, { now: this.clock(), maxAheadMs: this.maxAheadMs });
         if (refusal) return this.refuse(topic, refusal);
         this.counters.gatewayStatus++;
-        liveState.setGatewayStatus(s);
-        sink.onGatewayStatus(s.gateway, s.online, s.ts);
+        if (!liveState.setGatewayStatus(s)) {
+          this.counters.staleGatewayStatus++;
+          return;
+        }
+        sink.onGatewayStatus(s);
         return;
       }
       if (liveState.buildingOf(t.device) !== t.building) {

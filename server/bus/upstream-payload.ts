@@ -1,5 +1,6 @@
 import { DEVICE_KINDS, type DeviceKind } from '../../common/reading.ts';
 import type { GatewayStatus, UpstreamEvent, UpstreamState } from '../../common/topics.ts';
+import { parseStatusSections } from './gateway-status-sections.ts';
 
 export type MalformedUpstream = { malformed: string };
 
@@ -89,14 +90,17 @@ export function parseUpstreamEvent(payload: Buffer): (UpstreamEvent & { kind: De
   return { ts: c.ts, gateway: c.gateway, kind: c.kind, ...(c.unit !== undefined ? { unit: c.unit } : {}), event, attrs: outAttrs };
 }
 
-/** `fm/v1/gateway/{id}/status`; the id in the payload must match the topic's. */
+/** `fm/v1/gateway/{id}/status`; the id in the payload must match the topic's. Known sections are validated, others ignored. */
 export function parseGatewayStatus(payload: Buffer, topicGatewayId: string): GatewayStatus | MalformedUpstream {
   const body = json(payload);
   if (!isObject(body)) return { malformed: 'payload is not a JSON object' };
   if (body.gateway !== topicGatewayId) return { malformed: `gateway ${JSON.stringify(body.gateway)} does not match the topic's ${topicGatewayId}` };
   if (typeof body.online !== 'boolean') return { malformed: 'online must be true or false' };
   if (!epochMs(body.ts)) return { malformed: `ts must be epoch milliseconds, got ${JSON.stringify(body.ts)}` };
-  return { gateway: topicGatewayId, online: body.online, ts: body.ts };
+  if (body.since !== undefined && !epochMs(body.since)) return { malformed: `since must be epoch milliseconds, got ${JSON.stringify(body.since)}` };
+  const sections = parseStatusSections(body);
+  if (isMalformed(sections)) return sections;
+  return { gateway: topicGatewayId, online: body.online, ts: body.ts, ...(body.since !== undefined ? { since: body.since } : {}), ...sections };
 }
 
 /** What the server knows of the device and the gateway a message is about, and its clock. */

@@ -34,7 +34,7 @@ function detail(alarm: Alarm, at: number): string {
   return cut(lines.join('\n'), WORK_ORDER_TEXT_MAX.detail);
 }
 
-/** The work-order request for an alarm: one per device and rule while the work order is not closed. */
+/** The work-order request for an alarm: one per alarm point (device, rule, instance) while the work order is not closed. */
 export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
   const input: AlarmInput = {
     deviceId: alarm.device,
@@ -48,6 +48,7 @@ export function workOrderForAlarm(alarm: Alarm, at: number): AlarmInput {
     at,
   };
   if (alarm.unit !== undefined) input.unit = alarm.unit;
+  if (alarm.instance !== undefined) input.instance = alarm.instance;
   return input;
 }
 
@@ -80,7 +81,8 @@ export function linkAlarmsToWorkOrders(
         options.logger.error({ err, alarm: alarm.id, device: alarm.device, rule: alarm.ruleId }, 'work order for alarm not recorded');
       });
   };
-  const onRaised = (alarm: Alarm): void => raise(alarm, alarm.lastTripAt);
+  // Dated when announced: an alarm held back (shelved, suppressed by its cause) becomes work then.
+  const onRaised = (alarm: Alarm): void => raise(alarm, alarm.announcedAt ?? alarm.lastTripAt);
   const onUpdated = ({ alarm, change }: AlarmUpdate): void => {
     if (alarm.shelved) return;
     if (change === 'chattering' || (change === 'retripped' && !alarm.chattering)) raise(alarm, alarm.lastTripAt);

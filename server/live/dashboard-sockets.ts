@@ -3,7 +3,8 @@ import { Server, type Socket } from 'socket.io';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import type { SiteConfig } from '../../common/site/types.ts';
 import type { Alarm } from '../alarms/alarm.ts';
-import type { AlarmEvents, AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { AlarmUpdate } from '../alarms/alarm-service.ts';
+import type { AlarmFeedEvents } from './alarm-feed.ts';
 import { bearerToken } from '../auth/bearer-token.ts';
 import { mayReadPersonalData, withoutPersonalData } from '../auth/personal-data.ts';
 import type { WorkOrder, WorkOrderChange } from '../work-orders/types.ts';
@@ -60,7 +61,8 @@ export interface DashboardSocketsOptions {
   verifyToken: VerifySocketToken;
   site: Pick<SiteConfig, 'buildings'>;
   liveState: LiveDeviceState;
-  alarms: { listActive(): Alarm[]; on<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown; off<K extends keyof AlarmEvents>(e: K, l: (...a: AlarmEvents[K]) => void): unknown };
+  /** The alarms as the feed shows them: the alarm service through an AlarmFeed (floods grouped). */
+  alarms: { listActive(): Alarm[]; on<K extends keyof AlarmFeedEvents>(e: K, l: (...a: AlarmFeedEvents[K]) => void): unknown; off<K extends keyof AlarmFeedEvents>(e: K, l: (...a: AlarmFeedEvents[K]) => void): unknown };
   /** Work orders not closed, of the given buildings. */
   openTickets(buildings: readonly string[]): Promise<WorkOrder[]>;
   /** Subscribes to committed work-order changes; returns the unsubscribe function. */
@@ -190,7 +192,7 @@ export class DashboardSockets {
       buildings: [...buildings],
       status: this.options.site.buildings.filter((b) => wanted.has(b.id)).map((b) => buildingStatus(b, this.options.liveState, open)),
       devices: this.options.liveState.list(wanted),
-      alarms: open.filter((a) => wanted.has(a.building) || isCritical(a)),
+      alarms: open.filter((a) => wanted.has(a.building) || isCritical(a) || !this.buildingIds.has(a.building)),
       tickets,
     };
   }
@@ -310,7 +312,8 @@ export class DashboardSockets {
     this.counters.alarmDeltas++;
     const critical = isCritical(alarm);
     const message: AlarmMessage = { alarm, critical, ...extra };
-    if (critical) this.io.to(ALL_DASHBOARDS).emit(name, message);
+    // Critical alarms, and those of the whole estate (a gateway), reach every dashboard.
+    if (critical || !this.buildingIds.has(alarm.building)) this.io.to(ALL_DASHBOARDS).emit(name, message);
     else this.io.to(buildingRoom(alarm.building)).emit(name, message);
     this.dirtyBuildings.mark(alarm.building, true);
   }

@@ -34,6 +34,19 @@ export interface GatewayLiveStatus {
   online: boolean;
   /** Time the gateway stated in its status message. */
   ts: number;
+  /** When the gateway's upstream connection that the message belongs to was attempted. */
+  since?: number;
+}
+
+/**
+ * Whether `next` is news after `known` (docs/upstream.md). Statuses count in the order they arrive,
+ * except an `online: false` of an earlier connection (its `since`, or `ts` from a gateway that does
+ * not send it, older than the known status's): the late last will of a connection that has been
+ * replaced says nothing about the gateway now. A gateway saying it is online always is.
+ */
+export function isNewerGatewayStatus(known: Pick<GatewayStatus, 'online' | 'ts' | 'since'> | undefined, next: Pick<GatewayStatus, 'online' | 'ts' | 'since'>): boolean {
+  if (!known || next.online) return true;
+  return (next.since ?? next.ts) >= (known.since ?? known.ts);
 }
 
 export interface LiveStateEvents {
@@ -119,12 +132,13 @@ export class LiveDeviceState extends EventEmitter<LiveStateEvents> {
     this.emit('changed', d.id, d.building);
   }
 
-  setGatewayStatus(s: GatewayStatus): void {
-    const known = this.gatewayStatus.get(s.gateway);
-    if (known && known.ts > s.ts) return;
-    const status: GatewayLiveStatus = { id: s.gateway, online: s.online, ts: s.ts };
+  /** Keeps the gateway's status if it is news (isNewerGatewayStatus); false when it is not. */
+  setGatewayStatus(s: GatewayStatus): boolean {
+    if (!isNewerGatewayStatus(this.gatewayStatus.get(s.gateway), s)) return false;
+    const status: GatewayLiveStatus = { id: s.gateway, online: s.online, ts: s.ts, ...(s.since !== undefined ? { since: s.since } : {}) };
     this.gatewayStatus.set(s.gateway, status);
     this.emit('gateway', { ...status });
+    return true;
   }
 
   gateways(): GatewayLiveStatus[] {

@@ -1,4 +1,5 @@
 import type { Alarm, AlarmHistoryQuery, PendingTimer, Shelf, TimerPhase } from '../alarms/alarm.ts';
+import type { Flood } from '../alarms/flood-monitor.ts';
 import { first, type RecordsClient, type SqlRunner, type SqlValue } from './records-client.ts';
 
 interface TimerRow {
@@ -20,10 +21,29 @@ interface ShelfRow {
   until: number;
 }
 
+interface FloodRow {
+  id: number;
+  started_at: number;
+  ended_at: number | null;
+  peak: number;
+  alarms: number;
+  grouped: number;
+}
+
 const parse = (r: { body: string }): Alarm => JSON.parse(r.body) as Alarm;
 
+const toFlood = (r: FloodRow): Flood & { rowId: number } => ({
+  rowId: r.id,
+  id: `flood-${r.started_at}`,
+  startedAt: r.started_at,
+  ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
+  peak: r.peak,
+  alarms: r.alarms,
+  grouped: r.grouped,
+});
+
 /**
- * Alarms with their history, pending rule timers and shelves (tables of migrations 3 and 4).
+ * Alarms with their history, pending rule timers, shelves and alarm floods (tables of migrations 3, 4 and 5).
  * Written only on state changes; an alarm is one row holding its JSON body, with the columns
  * the queries filter on.
  */
@@ -57,6 +77,46 @@ export class AlarmRepository {
     const limit = Math.min(Math.max(1, Math.trunc(query.limit ?? 100)), 1000);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     return (await this.client.query<{ body: string }>(`SELECT body FROM alarms ${clause} ORDER BY raised_at DESC, id LIMIT ?`, [...params, limit])).map(parse);
+  }
+
+  /** Alarms of the points that tripped at or after `from` and before `to`, and those still open from before: what a report of the period looks at. */
+  async overlapping(from: number, to: number): Promise<Alarm[]> {
+    const rows = await this.client.query<{ body: string }>(
+      "SELECT body FROM alarms WHERE raised_at < ? AND (raised_at >= ? OR state <> 'cleared' OR updated_at >= ?) ORDER BY raised_at, id",
+      [to, from, from],
+    );
+    return rows.map(parse);
+  }
+
+  /** A new flood; resolves with its row id. */
+  async startFlood(f: Flood): Promise<number> {
+    const [row] = await this.client.query<{ id: number }>('INSERT INTO alarm_floods (started_at, ended_at, peak, alarms, grouped) VALUES (?, ?, ?, ?, ?) RETURNING id', [
+      f.startedAt,
+      f.endedAt ?? null,
+      f.peak,
+      f.alarms,
+      f.grouped,
+    ]);
+    return row!.id;
+  }
+
+  async updateFlood(rowId: number, f: Flood): Promise<void> {
+    await this.client.run('UPDATE alarm_floods SET ended_at = ?, peak = ?, alarms = ?, grouped = ? WHERE id = ?', [f.endedAt ?? null, f.peak, f.alarms, f.grouped, rowId]);
+  }
+
+  /** The flood a previous run left going on, if any. */
+  async openFlood(): Promise<(Flood & { rowId: number }) | undefined> {
+    const row = first(await this.client.query<FloodRow>('SELECT * FROM alarm_floods WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1'));
+    return row && toFlood(row);
+  }
+
+  /** Floods that went on at some time in [from, to), oldest first. */
+  async floods(from: number, to: number): Promise<Flood[]> {
+    const rows = await this.client.query<FloodRow>('SELECT * FROM alarm_floods WHERE started_at < ? AND (ended_at IS NULL OR ended_at >= ?) ORDER BY started_at', [to, from]);
+    return rows.map(({ ...r }) => {
+      const { rowId: _rowId, ...flood } = toFlood(r);
+      return flood;
+    });
   }
 
   async saveTimer(t: PendingTimer): Promise<void> {

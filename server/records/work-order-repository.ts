@@ -35,6 +35,7 @@ interface WorkOrderRow {
   unit: string | null;
   device_id: string | null;
   rule_id: string | null;
+  alarm_instance: string;
   reporter: string | null;
   created_by: number | null;
   assignee_user_id: number | null;
@@ -99,6 +100,7 @@ const COLUMNS = {
   unit: 'unit',
   deviceId: 'device_id',
   ruleId: 'rule_id',
+  alarmInstance: 'alarm_instance',
   reporter: 'reporter',
   createdBy: 'created_by',
   assigneeUserId: 'assignee_user_id',
@@ -184,7 +186,8 @@ const UPDATE_SQL = `UPDATE work_orders SET ${CHANGEABLE.map((f) => `${COLUMNS[f]
 const INSERT_EVENT_SQL =
   'INSERT INTO work_order_events (work_order_id, at, by_user_id, action, from_state, to_state, comment, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *';
 const INSERT_NOTIFICATION_SQL = 'INSERT INTO notifications (work_order_id, event_id, kind, details, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)';
-const OPEN_FOR_ALARM_SQL = "SELECT * FROM work_orders WHERE device_id = ? AND rule_id = ? AND state <> 'closed'";
+const OPEN_FOR_ALARM_SQL = "SELECT * FROM work_orders WHERE device_id = ? AND rule_id = ? AND alarm_instance = ? AND state <> 'closed'";
+const OPEN_OF_DEVICE_SQL = "SELECT id FROM work_orders WHERE device_id = ? AND state <> 'closed' ORDER BY id";
 
 /** The overdue conditions of docs/work-orders.md as SQL, with their parameters (now last). */
 function responseOverdue(now: number): [string, SqlValue[]] {
@@ -286,11 +289,10 @@ export class WorkOrderRepository {
       const current = await lock(tx, id);
       const facts: ActionFacts = { ...(await referenceFacts(tx, refs)), openForSameAlarm: null };
       if (current.deviceId !== null && current.ruleId !== null) {
-        const other = await tx.query<{ id: number }>("SELECT id FROM work_orders WHERE device_id = ? AND rule_id = ? AND state <> 'closed' AND id <> ?", [
-          current.deviceId,
-          current.ruleId,
-          id,
-        ]);
+        const other = await tx.query<{ id: number }>(
+          "SELECT id FROM work_orders WHERE device_id = ? AND rule_id = ? AND alarm_instance = ? AND state <> 'closed' AND id <> ?",
+          [current.deviceId, current.ruleId, current.alarmInstance, id],
+        );
         facts.openForSameAlarm = first(other)?.id ?? null;
       }
       return update(tx, decide(current, facts));
@@ -316,19 +318,20 @@ export class WorkOrderRepository {
   }
 
   /**
-   * The work order of an alarm: `decide` gets the one not closed for the device and rule, if any,
-   * and says whether to add to it or to open one. The partial unique index of migration 1 keeps it
-   * to one per device and rule across processes; a writer that loses that race runs again and adds.
+   * The work order of an alarm point: `decide` gets the one not closed for the device, rule and
+   * instance, if any, with the other work orders of the device not closed (`related`), and says
+   * whether to add to it or to open one. The partial unique index of migration 6 keeps it to one
+   * per alarm point across processes; a writer that loses that race runs again and adds.
    */
   async raiseForAlarm(
-    deviceId: string,
-    ruleId: string,
-    decide: (open: WorkOrderRecord | undefined) => ({ created: true } & Creation) | ({ created: false } & Decision),
+    point: { deviceId: string; ruleId: string; instance: string },
+    decide: (open: WorkOrderRecord | undefined, related: number[]) => ({ created: true } & Creation) | ({ created: false } & Decision),
   ): Promise<StoredChange & { created: boolean }> {
     const attempt = () =>
       this.client.transaction(async (tx) => {
-        const row = first(await tx.query<WorkOrderRow>(OPEN_FOR_ALARM_SQL, [deviceId, ruleId], { forUpdate: true }));
-        const outcome = decide(row && toRecord(row));
+        const row = first(await tx.query<WorkOrderRow>(OPEN_FOR_ALARM_SQL, [point.deviceId, point.ruleId, point.instance], { forUpdate: true }));
+        const related = row ? [] : (await tx.query<{ id: number }>(OPEN_OF_DEVICE_SQL, [point.deviceId])).map((r) => r.id);
+        const outcome = decide(row && toRecord(row), related);
         if (outcome.created) return { ...(await insert(tx, outcome)), created: true };
         return { ...(await update(tx, outcome)), created: false };
       });
@@ -390,6 +393,12 @@ export class WorkOrderRepository {
       (page - 1) * limit,
     ]);
     return { records: rows.map(toRecord), total: count!.n };
+  }
+
+  /** How many work orders alarms opened in [from, to). */
+  async openedByAlarms(from: number, to: number): Promise<number> {
+    const [row] = await this.client.query<{ n: number }>("SELECT COUNT(*) AS n FROM work_orders WHERE source = 'alarm' AND created_at >= ? AND created_at < ?", [from, to]);
+    return row!.n;
   }
 
   /** Work orders past their response or callback deadline at `now`. */

@@ -24,6 +24,15 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const storeUp = m.gauge('fm_reading_store_up', '1 when the reading store answers');
   const databaseUp = m.gauge('fm_records_database_up', '1 when the records database answers');
   const brokerUp = m.gauge('fm_upstream_connected', '1 while subscribed to the upstream broker');
+  // The alarm-system report of the last 24 hours (docs/rules.md), computed at each scrape.
+  const reportAlarms = m.gauge('fm_alarm_report_alarms', 'Alarms announced in the last 24 hours');
+  const reportRate = m.gauge('fm_alarm_report_alarms_per_window', 'Alarms announced per 10 minutes over the last 24 hours: average and peak');
+  const reportFloodShare = m.gauge('fm_alarm_report_flood_window_share', 'Share of the 10-minute windows of the last 24 hours with more alarms than the flood limit');
+  const reportFloods = m.gauge('fm_alarm_report_floods', 'Alarm floods that went on in the last 24 hours');
+  const reportPoints = m.gauge('fm_alarm_report_points', 'Alarm points of the last 24 hours that chattered, were fleeting or stale');
+  const reportTop = m.gauge('fm_alarm_report_top_trips', 'Trips of the 10 most frequent alarm points of the last 24 hours');
+  const reportHeld = m.gauge('fm_alarm_report_held', 'Alarms of the last 24 hours shelved, and suppressed by their cause');
+  const reportPerWorkOrder = m.gauge('fm_alarm_report_alarms_per_work_order', 'Alarms announced per work order opened by alarms in the last 24 hours (0 without work orders)');
 
   m.onCollect(() => {
     readingsIn.set(app.hasDecorator('bus') ? app.bus.counters.readings : 0);
@@ -39,6 +48,20 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for (const [state, n] of Object.entries(counts.byState)) byState.set(n, { state });
       leakTests.set(counts.leakTestPending);
       for (const [level, n] of Object.entries(counts.escalated)) escalated.set(n, { level });
+      const to = app.clock();
+      const from = to - 24 * 3_600_000;
+      const report = await app.alarms.report(from, to, await app.workOrderQueries.openedByAlarms(from, to));
+      reportAlarms.set(report.alarms);
+      reportRate.set(report.perWindow.average, { stat: 'average' });
+      reportRate.set(report.perWindow.peak, { stat: 'peak' });
+      reportFloodShare.set(report.floodShare);
+      reportFloods.set(report.floods.length);
+      for (const kind of ['chattering', 'fleeting', 'stale'] as const) reportPoints.set(report[kind].length, { kind });
+      reportTop.reset();
+      for (const p of report.mostFrequent) reportTop.set(p.trips, { point: p.key });
+      reportHeld.set(report.shelved, { how: 'shelved' });
+      reportHeld.set(report.suppressed, { how: 'suppressed' });
+      reportPerWorkOrder.set(report.alarmsPerWorkOrder ?? 0);
       const health = await checkHealth(app);
       storeUp.set(health.checks.store.ok ? 1 : 0, { backend: health.checks.store.backend });
       databaseUp.set(health.checks.database.ok ? 1 : 0);

@@ -1,15 +1,19 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { DEVICE_EVENTS, DEVICE_KINDS, type DeviceKind } from '../../common/reading.ts';
+import { DEVICE_KINDS, type DeviceKind } from '../../common/reading.ts';
 import { SiteConfigError } from '../../common/site/load.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
 import { ALARM_CATEGORIES, ALARM_SEVERITIES } from '../alarms/alarm.ts';
 import { DEFAULT_CHATTER_POLICY, type ChatterPolicy } from '../alarms/alarm-service.ts';
+import { DEFAULT_SUPPRESSION_GRACE_MS } from '../alarms/cause-suppression.ts';
+import { DEFAULT_FLOOD_POLICY, type FloodPolicy } from '../alarms/flood-policy.ts';
+import { INFRASTRUCTURE_RULE_IDS } from '../infrastructure/conditions.ts';
 import { DEFAULT_RULES } from './default-rules.ts';
-import type { Rule, RuleType, ThresholdRule } from './rule-types.ts';
+import { isProblem, type ConfigProblem } from './rule-type.ts';
+import { RULE_TYPES, RULE_TYPE_NAMES, definitionOf, type ResolvedRule, type Rule, type RuleType } from './rule-types.ts';
 
-/** A threshold whose limit has been looked up in the device's params. */
-export type ResolvedThresholdRule = Omit<ThresholdRule, 'limit'> & { limit: number };
-export type ResolvedRule = Exclude<Rule, ThresholdRule> | ResolvedThresholdRule;
+export type { ResolvedRule } from './rule-types.ts';
+export type { ResolvedThresholdRule } from './types/threshold.ts';
+export type { ConfigProblem } from './rule-type.ts';
 
 export interface DeviceRules {
   device: DeviceConfig;
@@ -18,17 +22,14 @@ export interface DeviceRules {
 
 export interface RulesConfig {
   chatter: ChatterPolicy;
+  /** How long a device still silent after its cause returned waits before its own offline alarm is announced. */
+  suppressionGraceMs: number;
+  flood: FloodPolicy;
   /** Enabled rules of every device of the site, by device id. */
   devices: Map<string, DeviceRules>;
 }
 
-export interface ConfigProblem {
-  path: string;
-  reason: string;
-}
-
 const ruleId = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 64 } as const;
-const ms = { type: 'integer', minimum: 0, maximum: 7 * 24 * 3_600_000 } as const;
 const common = {
   id: ruleId,
   category: { enum: [...ALARM_CATEGORIES] },
@@ -41,72 +42,23 @@ const common = {
     properties: { en: { type: 'string', minLength: 1 }, zh: { type: 'string', minLength: 1 } },
   },
 } as const;
-const metric = { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } as const;
-const eventName = { type: 'string', minLength: 1 } as const;
 const commonRequired = ['id', 'type', 'category', 'severity', 'title', 'enabled'];
 
-const branch = (type: RuleType, properties: Record<string, unknown>, required: string[]) => ({
-  type: 'object',
-  additionalProperties: false,
-  required: [...commonRequired, ...required],
-  properties: { ...common, type: { const: type }, ...properties },
-});
-
-/** JSON Schema of one rule after defaults and overrides are merged (documented in docs/rules.md). */
+/** JSON Schema of one rule after defaults and overrides are merged (documented in docs/rules.md): one branch per rule type. */
 export const ruleSchema = {
   type: 'object',
   required: ['type'],
   discriminator: { propertyName: 'type' },
-  oneOf: [
-    branch(
-      'threshold',
-      {
-        metric,
-        op: { enum: ['above', 'below'] },
-        limit: {
-          oneOf: [
-            { type: 'number' },
-            {
-              type: 'object',
-              additionalProperties: false,
-              required: ['param'],
-              properties: { param: { type: 'string', minLength: 1 }, default: { type: 'number' } },
-            },
-          ],
-        },
-        forMs: ms,
-        offDelayMs: ms,
-        deadband: { type: 'number', minimum: 0 },
-      },
-      ['metric', 'op', 'limit', 'forMs', 'offDelayMs', 'deadband'],
-    ),
-    branch(
-      'event',
-      {
-        raiseOn: eventName,
-        clearOn: { type: 'array', minItems: 1, items: eventName },
-        instanceAttr: { type: 'string', minLength: 1 },
-      },
-      ['raiseOn', 'clearOn'],
-    ),
-    branch(
-      'consumption',
-      {
-        metric,
-        maxPerHour: { type: 'number', exclusiveMinimum: 0 },
-        windowMs: { type: 'integer', minimum: 60_000, maximum: 24 * 3_600_000 },
-        deadband: { type: 'number', minimum: 0 },
-      },
-      ['metric', 'maxPerHour', 'windowMs', 'deadband'],
-    ),
-    branch(
-      'counter-backwards',
-      { metric, tolerance: { type: 'number', minimum: 0 }, clearAfterMs: ms },
-      ['metric', 'tolerance', 'clearAfterMs'],
-    ),
-    branch('offline', { afterMs: { type: ['integer', 'null'], minimum: 1000, maximum: 7 * 24 * 3_600_000 } }, ['afterMs']),
-  ],
-} as const;
+  oneOf: RULE_TYPE_NAMES.map((type) => {
+    const d = RULE_TYPES[type];
+    return {
+      type: 'object',
+      additionalProperties: false,
+      required: [...commonRequired, ...d.required],
+      properties: { ...common, type: { const: type }, ...d.fields },
+    };
+  }),
+};
 
 const ruleMap = { type: 'object', propertyNames: ruleId, additionalProperties: { type: 'object' } } as const;
 
@@ -124,19 +76,26 @@ export const rulesSectionSchema = {
         quietMs: { type: 'integer', minimum: 0, maximum: 24 * 3_600_000 },
       },
     },
+    suppression: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { graceMs: { type: 'integer', minimum: 0, maximum: 24 * 3_600_000 } },
+    },
+    flood: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        windowMs: { type: 'integer', minimum: 60_000, maximum: 24 * 3_600_000 },
+      },
+    },
     kinds: { type: 'object', propertyNames: { enum: [...DEVICE_KINDS] }, additionalProperties: ruleMap },
     devices: { type: 'object', additionalProperties: ruleMap },
   },
 } as const;
 
 /** Values a new rule (an id no default has) gets when the site file leaves them out. */
-const NEW_RULE_DEFAULTS: Record<RuleType, Record<string, unknown>> = {
-  threshold: { enabled: true, forMs: 0, offDelayMs: 0, deadband: 0 },
-  event: { enabled: true },
-  consumption: { enabled: true, windowMs: 3_600_000, deadband: 0 },
-  'counter-backwards': { enabled: true, tolerance: 0, clearAfterMs: 3_600_000 },
-  offline: { enabled: true },
-};
+const NEW_RULE_DEFAULTS = Object.fromEntries(RULE_TYPE_NAMES.map((t) => [t, { enabled: true, ...RULE_TYPES[t].defaults }])) as unknown as Record<RuleType, Record<string, unknown>>;
 
 const RULE_TYPES_TEXT = Object.keys(NEW_RULE_DEFAULTS).map((t) => `"${t}"`).join(', ');
 
@@ -149,6 +108,8 @@ type Entries = Record<string, Record<string, unknown>>;
 type MergedRules = Map<string, { rule: Record<string, unknown>; path?: string }>;
 interface Section {
   chattering?: Partial<ChatterPolicy>;
+  suppression?: { graceMs?: number };
+  flood?: Partial<FloodPolicy>;
   kinds?: Partial<Record<DeviceKind, Entries>>;
   devices?: Record<string, Entries>;
 }
@@ -167,12 +128,14 @@ export function resolveRules(site: SiteConfig): RulesConfig {
 export function checkRules(site: SiteConfig): { config: RulesConfig; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const raw = site.rules ?? {};
-  const config: RulesConfig = { chatter: DEFAULT_CHATTER_POLICY, devices: new Map() };
+  const config: RulesConfig = { chatter: DEFAULT_CHATTER_POLICY, suppressionGraceMs: DEFAULT_SUPPRESSION_GRACE_MS, flood: DEFAULT_FLOOD_POLICY, devices: new Map() };
   const sectionValid = validateSection(raw);
   if (!sectionValid) problems.push(...schemaProblems(validateSection.errors ?? [], '/rules'));
   // Carry on with the well-formed parts so one run reports every problem.
   const section = sectionValid ? (raw as Section) : wellFormed(raw);
   config.chatter = { ...DEFAULT_CHATTER_POLICY, ...section.chattering };
+  config.suppressionGraceMs = section.suppression?.graceMs ?? DEFAULT_SUPPRESSION_GRACE_MS;
+  config.flood = { ...DEFAULT_FLOOD_POLICY, ...section.flood };
 
   const deviceIndex = new Map<string, { device: DeviceConfig; path: string }>();
   site.buildings.forEach((b, bi) => b.devices.forEach((d, di) => deviceIndex.set(d.id, { device: d, path: `/buildings/${bi}/devices/${di}` })));
@@ -199,17 +162,10 @@ export function checkRules(site: SiteConfig): { config: RulesConfig; problems: C
         problems.push({ path: `${where}/metric`, reason: `device '${device.id}' (${device.address}) has no metric '${r.metric}'; it reports ${device.metrics.join(', ')}` });
         continue;
       }
-      if (r.type === 'threshold') {
-        const limit = typeof r.limit === 'number' ? r.limit : (device.params[r.limit.param] ?? r.limit.default);
-        if (limit === undefined) {
-          const param = (r.limit as { param: string }).param;
-          problems.push({ path: `${devicePath}/params`, reason: `rule '${id}' needs params.${param} (or disable the rule under /rules/devices/${device.id}/${id})` });
-          continue;
-        }
-        rules.push({ ...r, limit });
-      } else {
-        rules.push(r);
-      }
+      const resolve = definitionOf(r.type).resolve;
+      const resolved = resolve ? resolve(r, { device, devicePath }) : (r as ResolvedRule);
+      if (isProblem(resolved)) problems.push(resolved);
+      else rules.push(resolved);
     }
     config.devices.set(device.id, { device, rules });
   }
@@ -254,6 +210,10 @@ function mergeEntries(
       rule = { ...previous, ...entry, id };
       if (isObject(previous.title) && isObject(entry.title)) rule.title = { ...previous.title, ...entry.title };
     } else {
+      if (INFRASTRUCTURE_RULE_IDS.has(id)) {
+        problems.push({ path, reason: `'${id}' is the id of a condition gateways report (docs/upstream.md); choose another rule id` });
+        continue;
+      }
       const type = entry.type as RuleType | undefined;
       if (type === undefined || !(type in NEW_RULE_DEFAULTS)) {
         problems.push({
@@ -268,15 +228,8 @@ function mergeEntries(
       problems.push(...schemaProblems(validateRule.errors ?? [], path));
       continue;
     }
-    const events = DEVICE_EVENTS[kind] ?? [];
-    if (rule.type === 'event') {
-      const named: [string, unknown][] = [['raiseOn', rule.raiseOn], ...(rule.clearOn as string[]).map((e, i): [string, unknown] => [`clearOn/${i}`, e])];
-      const bad = named.filter(([, e]) => !events.includes(e as string));
-      for (const [field, e] of bad) {
-        problems.push({ path: `${path}/${field}`, reason: events.length ? `'${String(e)}' is not an event of '${kind}' (${events.join(', ')})` : `'${kind}' devices send no events` });
-      }
-      if (bad.length) continue;
-    }
+    const check = definitionOf(rule.type as RuleType).checkForKind;
+    if (check && !check(rule as unknown as Rule, kind, path, problems)) continue;
     out.set(id, { rule, path });
   }
   return out;

@@ -1,73 +1,43 @@
-import type { AlarmCategory, AlarmSeverity, LocalizedText } from '../alarms/alarm.ts';
+import type { RuleTypeDefinition } from './rule-type.ts';
+import { consumption } from './types/consumption.ts';
+import { counterBackwards } from './types/counter-backwards.ts';
+import { event } from './types/event.ts';
+import { offline } from './types/offline.ts';
+import { threshold } from './types/threshold.ts';
+
+export type { TitleTemplate } from './rule-type.ts';
+export type { ConsumptionRule } from './types/consumption.ts';
+export type { CounterBackwardsRule } from './types/counter-backwards.ts';
+export type { EventRule } from './types/event.ts';
+export type { OfflineRule } from './types/offline.ts';
+export type { LimitSource, ResolvedThresholdRule, ThresholdRule } from './types/threshold.ts';
 
 /**
- * Title templates: `{device}`, `{deviceName}`, `{building}`, `{unit}`, `{instance}` (fire zone),
- * `{metric}`, `{value}`, `{limit}` are replaced when the alarm is raised.
+ * Every rule type, by name: one module each behind RuleTypeDefinition (docs/extending.md). The
+ * site file's schema, the defaults of new rules, the checks and the engine's evaluators all come
+ * from here, and the rule unions below are derived from it: a new type is its module and one entry.
  */
-export type TitleTemplate = LocalizedText;
+export const RULE_TYPES = {
+  threshold,
+  event,
+  consumption,
+  'counter-backwards': counterBackwards,
+  offline,
+} as const;
 
-interface RuleCommon {
-  id: string;
-  category: AlarmCategory;
-  severity: AlarmSeverity;
-  title: TitleTemplate;
-  enabled: boolean;
+type Definitions = typeof RULE_TYPES;
+type ConfiguredOf<D> = D extends RuleTypeDefinition<infer R, infer _S> ? R : never;
+type ResolvedOf<D> = D extends RuleTypeDefinition<infer _R, infer S> ? S : never;
+
+/** A rule as the defaults and the site file give it. */
+export type Rule = { [T in keyof Definitions]: ConfiguredOf<Definitions[T]> }[keyof Definitions];
+/** A rule for one device: what depends on the device (a limit from its params) looked up. */
+export type ResolvedRule = { [T in keyof Definitions]: ResolvedOf<Definitions[T]> }[keyof Definitions];
+export type RuleType = keyof Definitions;
+
+export const RULE_TYPE_NAMES = Object.keys(RULE_TYPES) as RuleType[];
+
+/** The definition of a rule's type, typed loosely for code that handles every type alike. */
+export function definitionOf(type: RuleType): RuleTypeDefinition<Rule, ResolvedRule> {
+  return RULE_TYPES[type] as unknown as RuleTypeDefinition<Rule, ResolvedRule>;
 }
-
-/** A number, or a device parameter from the site file (`params`) with an optional fallback. */
-export type LimitSource = number | { param: string; default?: number };
-
-/**
- * Metric above or below a limit for `forMs` (on-delay). Clears when the value is back past
- * `limit ∓ deadband` for `offDelayMs`. Readings of bad quality are ignored.
- */
-export interface ThresholdRule extends RuleCommon {
-  type: 'threshold';
-  metric: string;
-  op: 'above' | 'below';
-  limit: LimitSource;
-  forMs: number;
-  offDelayMs: number;
-  deadband: number;
-}
-
-/**
- * Raised by one device event, cleared by others. With `instanceAttr` (e.g. `zone`) each value of
- * that attribute is its own alarm; a clearing event without the attribute clears every instance.
- */
-export interface EventRule extends RuleCommon {
-  type: 'event';
-  raiseOn: string;
-  clearOn: string[];
-  instanceAttr?: string;
-}
-
-/** Counter advance within a sliding window (default one hour) above `maxPerHour` scaled to the window. */
-export interface ConsumptionRule extends RuleCommon {
-  type: 'consumption';
-  metric: string;
-  maxPerHour: number;
-  windowMs: number;
-  /** Clears when the advance is back at or below the limit minus this. */
-  deadband: number;
-}
-
-/** A cumulative counter that decreases by more than `tolerance`. Clears after `clearAfterMs` without another decrease. */
-export interface CounterBackwardsRule extends RuleCommon {
-  type: 'counter-backwards';
-  metric: string;
-  tolerance: number;
-  clearAfterMs: number;
-}
-
-/**
- * No good reading or event from the device for `afterMs` (null: only when its gateway's last will
- * arrives, for devices that only speak on events). Clears when the device is heard again.
- */
-export interface OfflineRule extends RuleCommon {
-  type: 'offline';
-  afterMs: number | null;
-}
-
-export type Rule = ThresholdRule | EventRule | ConsumptionRule | CounterBackwardsRule | OfflineRule;
-export type RuleType = Rule['type'];

@@ -3,13 +3,13 @@ import type { DeviceEvent, Reading } from '../../common/reading.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { gatewayOfBuilding } from '../../common/site/gateways.ts';
 import type { DeviceConfig, SiteConfig } from '../../common/site/types.ts';
-import type { TimerPhase } from '../alarms/alarm.ts';
 import { AlarmService, type AlarmEvents, type AlarmPoint } from '../alarms/alarm-service.ts';
+import { CauseSuppression } from '../alarms/cause-suppression.ts';
 import type { AlarmRepository } from '../records/alarm-repository.ts';
-import { CounterWindow } from './counter-window.ts';
-import { resolveRules, type ResolvedRule, type ResolvedThresholdRule, type RulesConfig } from './rule-config.ts';
-import type { ConsumptionRule, CounterBackwardsRule, EventRule, OfflineRule } from './rule-types.ts';
-import { renderTitle, type TitleVars } from './title-template.ts';
+import { resolveRules, type ResolvedRule, type RulesConfig } from './rule-config.ts';
+import type { RuleContext, RuleState } from './rule-type.ts';
+import { RULE_TYPE_NAMES, definitionOf, type RuleType } from './rule-types.ts';
+import { renderTitle } from './title-template.ts';
 
 export interface RulesEngineEvents extends AlarmEvents {
   /** A rule failure, or a change that could not be stored; the engine carries on. */
@@ -39,75 +39,16 @@ export interface RulesEngineCounters {
   errors: number;
 }
 
+/** What the engine keeps per device: its rules' states, indexed by what they listen to. */
 interface DeviceRuntime {
   device: DeviceConfig;
   gateway: string;
-  byMetric: Map<string, MetricState[]>;
-  raiseOn: Map<string, EventState[]>;
-  clearOn: Map<string, EventState[]>;
-  offline?: OfflineState;
+  byMetric: Map<string, RuleState[]>;
+  byEvent: Map<string, RuleState[]>;
+  heard: RuleState[];
+  watchGateway: RuleState[];
+  byRule: Map<string, { rule: ResolvedRule; state: RuleState }>;
 }
-
-interface Timer {
-  phase: TimerPhase;
-  since: number;
-  due: number;
-}
-
-interface ThresholdState {
-  type: 'threshold';
-  rule: ResolvedThresholdRule;
-  rt: DeviceRuntime;
-  point: AlarmPoint;
-  active: boolean;
-  lastTs: number;
-  lastValue: number;
-  timer?: Timer;
-}
-
-interface ConsumptionState {
-  type: 'consumption';
-  rule: ConsumptionRule;
-  rt: DeviceRuntime;
-  point: AlarmPoint;
-  active: boolean;
-  lastTs: number;
-  lastValue?: number;
-  window: CounterWindow;
-}
-
-interface BackwardsState {
-  type: 'counter-backwards';
-  rule: CounterBackwardsRule;
-  rt: DeviceRuntime;
-  point: AlarmPoint;
-  active: boolean;
-  lastTs: number;
-  lastValue?: number;
-  lastDecreaseAt: number;
-}
-
-type MetricState = ThresholdState | ConsumptionState | BackwardsState;
-
-interface EventState {
-  rule: EventRule;
-  rt: DeviceRuntime;
-  /** Instances (fire zones) in alarm; '' for rules without instances. */
-  active: Set<string>;
-}
-
-interface OfflineState {
-  rule: OfflineRule;
-  rt: DeviceRuntime;
-  point: AlarmPoint;
-  lastSeen: number;
-  heard: boolean;
-  active: boolean;
-  byGateway: boolean;
-}
-
-const inAlarm = ({ op, limit }: ResolvedThresholdRule, v: number): boolean => (op === 'above' ? v > limit : v < limit);
-const backToNormal = ({ op, limit, deadband }: ResolvedThresholdRule, v: number): boolean => (op === 'above' ? v <= limit - deadband : v >= limit + deadband);
 
 export function alarmKey(device: string, ruleId: string, instance = ''): string {
   return instance ? `${device}/${ruleId}/${instance}` : `${device}/${ruleId}`;
@@ -138,10 +79,12 @@ function alarmPoint(d: DeviceConfig, rule: ResolvedRule, at: { metric?: string; 
 
 /**
  * Evaluates the rules of every device of the site against readings, events and gateway status,
- * and raises and clears alarms through an AlarmService. Time advances only through the timestamps
- * it is given and tick(now): it sets no timers of its own. Per reading it does two map look-ups,
- * synchronously, and writes to the store only when a timer starts or an alarm changes: those
- * writes go in order through the alarm service's queue, and `settled()` resolves once they are done.
+ * and raises and clears alarms through an AlarmService. Each rule type is a module of
+ * `server/rules/types/` (the registry is `rule-types.ts`); the engine only routes inputs to the
+ * states that asked for them. Time advances only through the timestamps it is given and
+ * tick(now): it sets no timers of its own. Per reading it does two map look-ups, synchronously,
+ * and writes to the store only when a timer starts or an alarm changes: those writes go in order
+ * through the alarm service's queue, and `settled()` resolves once they are done.
  */
 export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   readonly alarms: AlarmService;
@@ -150,8 +93,8 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   private readonly clock: () => number;
   private readonly log: Logger;
   private readonly devices = new Map<string, DeviceRuntime>();
-  private readonly offline: OfflineState[] = [];
-  private readonly timers = new Map<string, ThresholdState>();
+  /** States with something to do on tick(), in the order of the rule type registry. */
+  private readonly ticking: RuleState[] = [];
 
   constructor(options: RulesEngineOptions) {
     super();
@@ -159,19 +102,37 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     this.store = options.store;
     this.clock = options.clock ?? Date.now;
     this.log = options.logger ?? createLogger('rules');
-    this.alarms = options.alarms ?? new AlarmService({ store: options.store, clock: this.clock, chatter: config.chatter });
+    this.alarms =
+      options.alarms ??
+      new AlarmService({
+        store: options.store,
+        clock: this.clock,
+        chatter: config.chatter,
+        suppression: new CauseSuppression(config.suppressionGraceMs, this.clock()),
+        flood: config.flood,
+      });
     this.alarms.on('alarm-raised', (a) => this.emit('alarm-raised', a));
     this.alarms.on('alarm-cleared', (a) => this.emit('alarm-cleared', a));
     this.alarms.on('alarm-updated', (u) => this.emit('alarm-updated', u));
+    this.alarms.on('alarm-suppressed', (a) => this.emit('alarm-suppressed', a));
     this.alarms.on('error', (err) => this.fail(err, { store: 'alarms' }));
 
-    const start = this.clock();
     const servedBy = gatewayOfBuilding(options.site);
+    const ticking = new Map<RuleType, RuleState[]>(RULE_TYPE_NAMES.map((t) => [t, []]));
     for (const { device, rules } of config.devices.values()) {
-      const rt: DeviceRuntime = { device, gateway: servedBy.get(device.building) ?? options.site.gateway.id, byMetric: new Map(), raiseOn: new Map(), clearOn: new Map() };
-      for (const rule of rules) this.compile(rt, rule, start);
+      const rt: DeviceRuntime = { device, gateway: servedBy.get(device.building) ?? options.site.gateway.id, byMetric: new Map(), byEvent: new Map(), heard: [], watchGateway: [], byRule: new Map() };
+      for (const rule of rules) {
+        const state = definitionOf(rule.type).create(rule, this.context(rt, rule));
+        rt.byRule.set(rule.id, { rule, state });
+        if (state.metric !== undefined && state.onReading) addTo(rt.byMetric, state.metric, state);
+        if (state.onEvent) for (const name of new Set(state.events ?? [])) addTo(rt.byEvent, name, state);
+        if (state.onHeard) rt.heard.push(state);
+        if (state.onGatewayStatus) rt.watchGateway.push(state);
+        if (state.tick) ticking.get(rule.type)!.push(state);
+      }
       this.devices.set(device.id, rt);
     }
+    for (const list of ticking.values()) this.ticking.push(...list);
   }
 
   /**
@@ -181,7 +142,7 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   async restore(now: number): Promise<void> {
     await this.alarms.restore();
     await this.resume();
-    for (const s of this.offline) if (!s.heard) s.lastSeen = Math.max(s.lastSeen, now);
+    for (const rt of this.devices.values()) for (const { state } of rt.byRule.values()) state.onRestored?.(now);
     this.tick(now);
   }
 
@@ -200,15 +161,10 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     if (r.quality === 'bad' || r.value === null) return;
     try {
       if (gateway !== undefined && rt.gateway !== gateway) rt.gateway = gateway;
-      if (rt.offline) this.heard(rt.offline, r.ts);
+      for (const s of rt.heard) s.onHeard!(r.ts);
       const states = rt.byMetric.get(r.metric);
       if (!states) return;
-      for (const s of states) {
-        if (r.ts <= s.lastTs) continue;
-        if (s.type === 'threshold') this.threshold(s, r.value, r.ts);
-        else if (s.type === 'consumption') this.consumption(s, r.value, r.ts);
-        else this.backwards(s, r.value, r.ts);
-      }
+      for (const s of states) s.onReading!(r.value, r.ts);
     } catch (err) {
       this.fail(err, { device: r.device, metric: r.metric });
     }
@@ -223,22 +179,8 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
     }
     try {
       if (gateway !== undefined && rt.gateway !== gateway) rt.gateway = gateway;
-      if (rt.offline) this.heard(rt.offline, e.ts);
-      for (const s of rt.raiseOn.get(e.event) ?? []) {
-        const instance = s.rule.instanceAttr ? String(e.attrs[s.rule.instanceAttr] ?? '') : '';
-        if (s.active.has(instance)) continue;
-        s.active.add(instance);
-        const point = alarmPoint(rt.device, s.rule, { instance });
-        this.alarms.trip(point, e.ts, { title: this.title(s.rule, rt, { instance }), ...(instance ? { details: { [s.rule.instanceAttr!]: instance } } : {}) });
-      }
-      for (const s of rt.clearOn.get(e.event) ?? []) {
-        const attr = s.rule.instanceAttr;
-        const instances = attr && e.attrs[attr] !== undefined ? [String(e.attrs[attr])] : [...s.active];
-        for (const instance of instances) {
-          if (!s.active.delete(instance)) continue;
-          this.alarms.returnToNormal(alarmKey(rt.device.id, s.rule.id, instance), e.ts);
-        }
-      }
+      for (const s of rt.heard) s.onHeard!(e.ts);
+      for (const s of rt.byEvent.get(e.event) ?? []) s.onEvent!(e);
     } catch (err) {
       this.fail(err, { device: e.device, event: e.event });
     }
@@ -248,38 +190,23 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   onGatewayStatus(gatewayId: string, online: boolean, ts: number): void {
     try {
       for (const rt of this.devices.values()) {
-        const s = rt.offline;
-        if (rt.gateway !== gatewayId || !s) continue;
-        if (!online) {
-          s.byGateway = true;
-          if (s.active) continue;
-          s.active = true;
-          this.alarms.trip(s.point, ts, { title: this.title(s.rule, rt, {}), details: { cause: 'gateway-offline', gateway: gatewayId } });
-        } else if (s.byGateway) {
-          s.byGateway = false;
-          // Event-only devices cannot prove they are back; their gateway's return has to.
-          if (s.active && s.rule.afterMs === null) {
-            s.active = false;
-            this.alarms.returnToNormal(s.point.key, ts);
-          }
-        }
+        if (rt.gateway !== gatewayId) continue;
+        for (const s of rt.watchGateway) s.onGatewayStatus!(online, ts, gatewayId);
       }
     } catch (err) {
       this.fail(err, { gateway: gatewayId, online });
     }
   }
 
+  /** The gateway a device reports through, as last heard (the site's gateway until then). */
+  gatewayOf(deviceId: string): string | undefined {
+    return this.devices.get(deviceId)?.gateway;
+  }
+
   /** Runs every timer due at or before `now`: on- and off-delays, silent devices, shelves, chattering. */
   tick(now: number): void {
     try {
-      for (const s of this.timers.values()) if (s.timer && s.timer.due <= now) this.expire(s);
-      for (const s of this.offline) {
-        if (s.active || s.rule.afterMs === null) continue;
-        const due = s.lastSeen + s.rule.afterMs;
-        if (due > now) continue;
-        s.active = true;
-        this.alarms.trip(s.point, due, { title: this.title(s.rule, s.rt, {}), details: { cause: 'silent', lastSeen: s.lastSeen } });
-      }
+      for (const s of this.ticking) s.tick!(now);
       this.alarms.tick(now);
     } catch (err) {
       this.fail(err, { tick: now });
@@ -289,11 +216,9 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   /** The earliest time tick() has something to do, or undefined when nothing is pending. */
   nextDue(): number | undefined {
     let due = this.alarms.nextDue();
-    for (const s of this.timers.values()) if (s.timer && (due === undefined || s.timer.due < due)) due = s.timer.due;
-    for (const s of this.offline) {
-      if (s.active || s.rule.afterMs === null) continue;
-      const d = s.lastSeen + s.rule.afterMs;
-      if (due === undefined || d < due) due = d;
+    for (const s of this.ticking) {
+      const d = s.nextDue?.();
+      if (d !== undefined && (due === undefined || d < due)) due = d;
     }
     return due;
   }
@@ -301,200 +226,42 @@ export class RulesEngine extends EventEmitter<RulesEngineEvents> {
   /** The rules in force for a device (after site overrides). */
   rulesOf(deviceId: string): ResolvedRule[] {
     const rt = this.devices.get(deviceId);
-    if (!rt) return [];
-    const out: ResolvedRule[] = [];
-    for (const states of rt.byMetric.values()) for (const s of states) out.push(s.rule);
-    for (const states of rt.raiseOn.values()) for (const s of states) out.push(s.rule);
-    if (rt.offline) out.push(rt.offline.rule);
-    return out;
+    return rt ? [...rt.byRule.values()].map((r) => r.rule) : [];
   }
 
-  private compile(rt: DeviceRuntime, rule: ResolvedRule, start: number): void {
-    const addMetric = (s: MetricState): void => addTo(rt.byMetric, s.rule.metric, s);
-    switch (rule.type) {
-      case 'threshold':
-        addMetric({ type: 'threshold', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, lastValue: NaN });
-        break;
-      case 'consumption':
-        addMetric({ type: 'consumption', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, window: new CounterWindow(rule.windowMs) });
-        break;
-      case 'counter-backwards':
-        addMetric({ type: 'counter-backwards', rule, rt, point: alarmPoint(rt.device, rule, { metric: rule.metric }), active: false, lastTs: -Infinity, lastDecreaseAt: -Infinity });
-        break;
-      case 'event': {
-        const s: EventState = { rule, rt, active: new Set() };
-        addTo(rt.raiseOn, rule.raiseOn, s);
-        for (const name of rule.clearOn) addTo(rt.clearOn, name, s);
-        break;
-      }
-      case 'offline': {
-        const s: OfflineState = { rule, rt, point: alarmPoint(rt.device, rule), lastSeen: start, heard: false, active: false, byGateway: false };
-        rt.offline = s;
-        this.offline.push(s);
-        break;
-      }
-    }
+  /** What a rule on a device may do: its points, its title, the alarm service and its timers in the records. */
+  private context(rt: DeviceRuntime, rule: ResolvedRule): RuleContext {
+    const device = rt.device;
+    return {
+      device,
+      now: this.clock,
+      point: (at) => alarmPoint(device, rule, at),
+      title: (vars = {}) => renderTitle(rule.title, { device: device.id, deviceName: device.name, building: device.building, unit: device.unit, ...vars }),
+      trip: (point, ts, facts) => this.alarms.trip(point, ts, facts),
+      returnToNormal: (point, ts) => this.alarms.returnToNormal(point.key, ts),
+      saveTimer: (t) => {
+        this.write(() => this.store.saveTimer({ ...t, ruleId: rule.id, device: device.id }));
+        this.emit('due', t.due);
+      },
+      deleteTimer: (instance) => this.write(() => this.store.deleteTimer(rule.id, device.id, instance)),
+    };
   }
 
   /** Brings rule states in line with the open alarms and pending timers of a previous run. */
   private async resume(): Promise<void> {
-    for (const alarm of this.alarms.listActive()) {
+    for (const alarm of this.alarms.listActive({ suppressed: 'include' })) {
       if (!alarm.conditionActive) continue;
-      const rt = this.devices.get(alarm.device);
-      if (!rt) continue;
-      for (const s of rt.byMetric.get(alarm.metric ?? '') ?? []) {
-        if (s.rule.id !== alarm.ruleId) continue;
-        s.active = true;
-        if (s.type === 'counter-backwards') s.lastDecreaseAt = alarm.lastTripAt;
-      }
-      for (const list of rt.raiseOn.values()) for (const s of list) if (s.rule.id === alarm.ruleId) s.active.add(alarm.instance ?? '');
-      if (rt.offline && rt.offline.rule.id === alarm.ruleId) {
-        rt.offline.active = true;
-        rt.offline.byGateway = alarm.details?.cause === 'gateway-offline';
-      }
+      this.devices.get(alarm.device)?.byRule.get(alarm.ruleId)?.state.resumeAlarm?.(alarm);
     }
     for (const t of await this.store.timers()) {
-      const s = this.thresholdState(t.device, t.ruleId);
-      // A reading that no longer meets the rule (its limit changed in the site file since) cancels the timer.
-      const stale = t.value !== undefined && s !== undefined && (t.phase === 'on-delay' ? !inAlarm(s.rule, t.value) : !backToNormal(s.rule, t.value));
-      if (!s || (t.phase === 'off-delay') !== s.active || stale) {
-        this.write(() => this.store.deleteTimer(t.ruleId, t.device, t.instance));
-        continue;
-      }
-      s.timer = { phase: t.phase, since: t.since, due: t.due };
-      // What the rule had seen when the timer started; a newer reading replaces it as before the restart.
-      s.lastTs = t.since;
-      if (t.value !== undefined) s.lastValue = t.value;
-      this.timers.set(alarmKey(t.device, t.ruleId), s);
+      const state = this.devices.get(t.device)?.byRule.get(t.ruleId)?.state;
+      if (!state?.resumeTimer?.(t)) this.write(() => this.store.deleteTimer(t.ruleId, t.device, t.instance));
     }
-  }
-
-  private thresholdState(device: string, ruleId: string): ThresholdState | undefined {
-    const rt = this.devices.get(device);
-    if (!rt) return undefined;
-    for (const list of rt.byMetric.values()) for (const s of list) if (s.type === 'threshold' && s.rule.id === ruleId) return s;
-    return undefined;
-  }
-
-  private threshold(s: ThresholdState, v: number, ts: number): void {
-    if (s.timer && s.timer.due <= ts) this.expire(s);
-    s.lastTs = ts;
-    s.lastValue = v;
-    if (!s.active) {
-      if (!inAlarm(s.rule, v)) {
-        if (s.timer) this.stopTimer(s);
-      } else if (s.rule.forMs === 0) {
-        this.activate(s, ts);
-      } else if (!s.timer) {
-        this.startTimer(s, 'on-delay', ts, ts + s.rule.forMs);
-      }
-    } else {
-      if (!backToNormal(s.rule, v)) {
-        if (s.timer) this.stopTimer(s);
-      } else if (s.rule.offDelayMs === 0) {
-        this.deactivate(s, ts);
-      } else if (!s.timer) {
-        this.startTimer(s, 'off-delay', ts, ts + s.rule.offDelayMs);
-      }
-    }
-  }
-
-  private expire(s: ThresholdState): void {
-    const timer = s.timer!;
-    this.stopTimer(s);
-    if (timer.phase === 'on-delay') this.activate(s, timer.due);
-    else this.deactivate(s, timer.due);
-  }
-
-  private activate(s: ThresholdState, ts: number): void {
-    s.active = true;
-    const value = Number.isNaN(s.lastValue) ? undefined : s.lastValue;
-    this.alarms.trip(s.point, ts, {
-      title: this.title(s.rule, s.rt, { value, limit: s.rule.limit, metric: s.rule.metric }),
-      ...(value !== undefined ? { value } : {}),
-      limit: s.rule.limit,
-    });
-  }
-
-  private deactivate(s: ThresholdState, ts: number): void {
-    s.active = false;
-    this.alarms.returnToNormal(s.point.key, ts);
-  }
-
-  private startTimer(s: ThresholdState, phase: TimerPhase, since: number, due: number): void {
-    s.timer = { phase, since, due };
-    this.timers.set(s.point.key, s);
-    const timer = { ruleId: s.rule.id, device: s.rt.device.id, instance: '', phase, since, due, value: s.lastValue, limit: s.rule.limit };
-    this.write(() => this.store.saveTimer(timer));
-    this.emit('due', due);
-  }
-
-  private stopTimer(s: ThresholdState): void {
-    delete s.timer;
-    this.timers.delete(s.point.key);
-    const { id } = s.rule;
-    const device = s.rt.device.id;
-    this.write(() => this.store.deleteTimer(id, device, ''));
   }
 
   /** A timer write, in order with the alarm changes around it. */
   private write(store: () => Promise<void>): void {
     this.alarms.writes.push(store).catch((err: unknown) => this.fail(err, { store: 'timers' }));
-  }
-
-  private consumption(s: ConsumptionState, v: number, ts: number): void {
-    if (s.lastValue !== undefined && v < s.lastValue) s.window.reset();
-    s.lastTs = ts;
-    s.lastValue = v;
-    const advance = s.window.add(ts, v);
-    const limit = (s.rule.maxPerHour * s.rule.windowMs) / 3_600_000;
-    if (!s.active && advance > limit) {
-      s.active = true;
-      this.alarms.trip(s.point, ts, {
-        title: this.title(s.rule, s.rt, { value: advance, limit, metric: s.rule.metric }),
-        value: advance,
-        limit,
-        details: { windowMs: s.rule.windowMs },
-      });
-    } else if (s.active && advance <= limit - s.rule.deadband && s.window.full(ts)) {
-      s.active = false;
-      this.alarms.returnToNormal(s.point.key, ts);
-    }
-  }
-
-  private backwards(s: BackwardsState, v: number, ts: number): void {
-    const previous = s.lastValue;
-    s.lastTs = ts;
-    s.lastValue = v;
-    if (previous !== undefined && v < previous - s.rule.tolerance) {
-      s.lastDecreaseAt = ts;
-      if (s.active) return;
-      s.active = true;
-      this.alarms.trip(s.point, ts, {
-        title: this.title(s.rule, s.rt, { value: v, metric: s.rule.metric }),
-        value: v,
-        details: { previous },
-      });
-    } else if (s.active && ts - s.lastDecreaseAt >= s.rule.clearAfterMs) {
-      s.active = false;
-      this.alarms.returnToNormal(s.point.key, ts);
-    }
-  }
-
-  private heard(s: OfflineState, ts: number): void {
-    s.heard = true;
-    if (ts > s.lastSeen) s.lastSeen = ts;
-    if (!s.active) return;
-    // A reading replayed from a gateway's outbox is history, not proof the device is back.
-    if (s.rule.afterMs !== null && s.lastSeen + s.rule.afterMs <= this.clock()) return;
-    s.active = false;
-    s.byGateway = false;
-    this.alarms.returnToNormal(s.point.key, ts);
-  }
-
-  private title(rule: ResolvedRule, rt: DeviceRuntime, vars: TitleVars) {
-    const d = rt.device;
-    return renderTitle(rule.title, { device: d.id, deviceName: d.name, building: d.building, unit: d.unit, ...vars });
   }
 
   private fail(err: unknown, context: Record<string, unknown>): void {

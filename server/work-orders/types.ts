@@ -115,6 +115,8 @@ export interface WorkOrder {
   unit: string | null;
   deviceId: string | null;
   ruleId: string | null;
+  /** The instance of the alarm point that raised it (a fire zone, a connection); '' for none. */
+  alarmInstance: string;
   /** Owner or caller as given (name, phone), for callbacks. */
   reporter: string | null;
   /** People trapped in a lift (困人): always critical, the emergency team is paged. */
@@ -231,6 +233,8 @@ export interface AlarmInput {
   building: string;
   unit?: string;
   ruleId: string;
+  /** The alarm point's instance (a fire zone, a connection): each is a work order of its own. */
+  instance?: string;
   category: WorkOrderCategory;
   priority: WorkOrderPriority;
   title: string;

@@ -5,6 +5,7 @@ import { escalationRole, markEscalated, nextLevel, owedEscalations, reasonOf } f
 import type { Notice } from './notices.ts';
 import { allowedActions, guardReason, nextState, statesAllowing, type ActionOutcome } from './transitions.ts';
 import {
+  WORK_ORDER_TEXT_MAX,
   followUpOf,
   type ActionPayloads,
   type AlarmInput,
@@ -88,7 +89,7 @@ export function deadlinesOf(
 
 type DraftFields = Pick<
   NewWorkOrderRecord,
-  'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'reporter' | 'createdBy' | 'peopleTrapped' | 'complaintType'
+  'source' | 'sourceRef' | 'category' | 'priority' | 'title' | 'detail' | 'building' | 'unit' | 'deviceId' | 'ruleId' | 'alarmInstance' | 'reporter' | 'createdBy' | 'peopleTrapped' | 'complaintType'
 >;
 
 function draft(fields: DraftFields, createdAt: number, now: number, rules: DeadlineRules): NewWorkOrderRecord {
@@ -166,6 +167,7 @@ export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts:
       unit: clean(input.unit),
       deviceId: clean(input.deviceId),
       ruleId: null,
+      alarmInstance: '',
       reporter: clean(input.reporter),
       createdBy: input.createdBy,
       peopleTrapped: trapped,
@@ -190,8 +192,12 @@ export function createWorkOrder(input: CreateWorkOrderInput, now: number, facts:
   };
 }
 
-/** A work order opened by an alarm, created at the alarm's time, with its `raise` entry. */
-export function raiseWorkOrder(input: AlarmInput, now: number, context: DecisionContext): Creation {
+/**
+ * A work order opened by an alarm, created at the alarm's time, with its `raise` entry; `related`
+ * are the device's other work orders not closed (another zone of the same fire panel).
+ */
+export function raiseWorkOrder(input: AlarmInput, now: number, context: DecisionContext, related: number[] = []): Creation {
+  const relatedLine = related.length > 0 ? `\nrelated open work orders of ${input.deviceId}: ${related.map((id) => `#${id}`).join(', ')}` : '';
   const record = draft(
     {
       source: 'alarm',
@@ -199,11 +205,12 @@ export function raiseWorkOrder(input: AlarmInput, now: number, context: Decision
       category: input.category,
       priority: input.priority,
       title: input.title.trim(),
-      detail: clean(input.detail) ?? '',
+      detail: ((clean(input.detail) ?? '') + relatedLine).trim().slice(0, WORK_ORDER_TEXT_MAX.detail),
       building: input.building,
       unit: clean(input.unit),
       deviceId: input.deviceId,
       ruleId: input.ruleId,
+      alarmInstance: input.instance ?? '',
       reporter: null,
       createdBy: null,
       peopleTrapped: false,
@@ -215,7 +222,15 @@ export function raiseWorkOrder(input: AlarmInput, now: number, context: Decision
   );
   return {
     record,
-    event: { at: input.at, by: null, action: 'raise', fromState: null, toState: 'open', comment: null, details: { deviceId: input.deviceId, ruleId: input.ruleId, detail: record.detail } },
+    event: {
+      at: input.at,
+      by: null,
+      action: 'raise',
+      fromState: null,
+      toState: 'open',
+      comment: null,
+      details: { deviceId: input.deviceId, ruleId: input.ruleId, ...(record.alarmInstance ? { instance: record.alarmInstance } : {}), detail: record.detail, ...(related.length > 0 ? { related } : {}) },
+    },
     ...paging(record, input.at, context),
   };
 }
@@ -396,7 +411,7 @@ function fill(command: ActionCommand, current: WorkOrderRecord, decision: Decisi
           'reopen',
           current.state,
           allowedActions(transitionFacts(current)).filter((a) => a !== 'reopen'),
-          `work order ${facts.openForSameAlarm} is already open for device ${current.deviceId} and rule ${current.ruleId}`,
+          `work order ${facts.openForSameAlarm} is already open for device ${current.deviceId} and rule ${current.ruleId}${current.alarmInstance ? ` (${current.alarmInstance})` : ''}`,
         );
       }
       restartCycle(next, now, rules);

@@ -23,6 +23,11 @@ export class WorkOrderQueries {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** How many work orders alarms opened in [from, to): for the alarm-system report. */
+  openedByAlarms(from: number, to: number): Promise<number> {
+    return this.records.openedByAlarms(from, to);
+  }
+
   /** Throws WorkOrderNotFoundError for an unknown id. */
   async get(id: number): Promise<WorkOrderWithTimeline> {
     const { record, timeline } = await this.records.withTimeline(id);

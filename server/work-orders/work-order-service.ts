@@ -69,13 +69,15 @@ export class WorkOrderService {
   }
 
   /**
-   * An alarm from the rules engine. While a work order for the same device and rule is not
-   * closed, a repeat adds an occurrence to it instead of opening another.
+   * An alarm from the rules engine. While a work order for the same alarm point (device, rule and
+   * instance: a fire zone is a problem of its own) is not closed, a repeat adds an occurrence to it
+   * instead of opening another. A new one names the device's other open work orders.
    */
   async raiseFromAlarm(input: AlarmInput): Promise<WorkOrderChange & { created: boolean }> {
     const now = this.clock();
-    const stored = await this.records.raiseForAlarm(input.deviceId, input.ruleId, (open) =>
-      open ? { created: false, ...alarmOccurrence(open, input, now) } : { created: true, ...this.deliverable(raiseWorkOrder(input, now, this.context)) },
+    const point = { deviceId: input.deviceId, ruleId: input.ruleId, instance: input.instance ?? '' };
+    const stored = await this.records.raiseForAlarm(point, (open, related) =>
+      open ? { created: false, ...alarmOccurrence(open, input, now) } : { created: true, ...this.deliverable(raiseWorkOrder(input, now, this.context, related)) },
     );
     return { ...this.committed(stored), created: stored.created };
   }

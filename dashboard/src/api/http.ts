@@ -35,6 +35,17 @@ export class Api {
     throw new ApiError(res.status, message);
   }
 
+  /** A page (HTML) the server renders, fetched with the session's token. */
+  async page(path: string): Promise<string> {
+    const res = await fetch(path, { headers: this.session ? { authorization: `Bearer ${this.session.token}` } : {} }).catch((err: unknown) => {
+      throw new ApiError(0, err instanceof Error ? err.message : String(err));
+    });
+    const text = await res.text();
+    if (res.ok) return text;
+    if (res.status === 401 && this.session) this.onUnauthorized();
+    throw new ApiError(res.status, res.statusText);
+  }
+
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
   }

@@ -51,6 +51,7 @@ export const UI_EN = {
 
   'alarms.title': 'Open alarms',
   'alarms.none': 'No open alarms.',
+  'alarms.report': 'Alarm-system report (last 24 hours)',
   'alarms.severity': 'Severity',
   'alarms.state': 'State',
   'alarms.alarm': 'Alarm',
@@ -223,6 +224,7 @@ export const UI_ZH: Record<UiKey, string> = {
 
   'alarms.title': '未关闭的报警',
   'alarms.none': '没有未关闭的报警。',
+  'alarms.report': '报警系统报告（近 24 小时）',
   'alarms.severity': '级别',
   'alarms.state': '状态',
   'alarms.alarm': '报警',

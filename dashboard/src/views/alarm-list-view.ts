@@ -40,7 +40,16 @@ export function alarmListView(ctx: AppContext): View {
       el('tr', {}, ...(['alarms.severity', 'alarms.state', 'alarms.alarm', 'alarms.where', 'alarms.raised', 'alarms.occurrences', 'alarms.actions'] as const).map((k) => el('th', {}, i18n.t(k)))),
     );
   const suppressedTable = el('table', { class: 'alarm-table suppressed' }, header(), suppressed);
-  const root = el('section', { class: 'view alarm-view' }, el('h1', {}, i18n.t('alarms.title')), empty, el('table', { class: 'alarm-table' }, header(), body), suppressedTitle, suppressedTable);
+  // The printable report opens in a window of its own, fetched with this session's token.
+  const openReport = async (): Promise<void> => {
+    const html = await ctx.api.page(`/api/alarms/report/page?lang=${encodeURIComponent(i18n.language)}`).catch((err: Error) => {
+      ctx.notify(i18n.t('ticket.failed'), err.message);
+      return undefined;
+    });
+    if (html !== undefined) window.open(URL.createObjectURL(new Blob([html], { type: 'text/html' })), '_blank');
+  };
+  const reportButton = el('button', { class: 'report-link', 'data-action': 'report', onclick: () => void openReport() }, i18n.t('alarms.report'));
+  const root = el('section', { class: 'view alarm-view' }, el('h1', {}, i18n.t('alarms.title')), reportButton, empty, el('table', { class: 'alarm-table' }, header(), body), suppressedTitle, suppressedTable);
 
   const flags = (a: Alarm): HTMLElement => {
     const out = el('div', { class: 'flags' });
@@ -55,10 +64,12 @@ export function alarmListView(ctx: AppContext): View {
   };
 
   const row = (a: Alarm): HTMLElement => {
-    const building = site.buildings.find((b) => b.id === a.building);
+    // A gateway's alarms and a flood's summary are the whole estate's: their building is the site id.
+    const building = site.buildings.find((b) => b.id === a.building) ?? (a.building === site.id ? { name: site.name } : undefined);
     const unacknowledged = a.state === 'active-unacknowledged' || a.state === 'cleared-unacknowledged';
     const actions = el('td', { class: 'actions' });
-    if (canHandle) {
+    // A flood's summary is the feed's, not an alarm of the records: nothing to acknowledge or shelve.
+    if (canHandle && !a.flood) {
       if (unacknowledged) actions.append(el('button', { 'data-action': 'acknowledge', onclick: () => void act(a, 'acknowledge', {}) }, i18n.label('alarmAction', 'acknowledge')));
       if (a.shelved) actions.append(el('button', { 'data-action': 'unshelve', onclick: () => void act(a, 'unshelve', {}) }, i18n.label('alarmAction', 'unshelve')));
       else actions.append(el('button', { 'data-action': 'shelve', onclick: () => shelve(a) }, i18n.label('alarmAction', 'shelve')));

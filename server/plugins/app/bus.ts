@@ -24,22 +24,31 @@ export const busPlugin = fp(
   async (app) => {
     const log = app.log.child({ component: 'bus' }) as Logger;
     const liveState = new LiveDeviceState(app.site);
-    for (const a of app.alarms.listActive()) if (isOffline(a) && a.conditionActive) liveState.markOffline(a.device, a.lastTripAt);
+    for (const a of app.alarms.listActive({ suppressed: 'include' })) if (isOffline(a) && a.conditionActive) liveState.markOffline(a.device, a.lastTripAt);
     const raised = (a: Alarm): void => {
       if (isOffline(a)) liveState.markOffline(a.device, a.lastTripAt);
     };
     const cleared = (a: Alarm): void => {
       if (isOffline(a)) liveState.markOnline(a.device, a.clearedAt ?? a.updatedAt);
     };
+    // A device whose offline alarm is suppressed by its cause is offline all the same.
+    const suppressed = (a: Alarm): void => (a.conditionActive ? raised(a) : cleared(a));
     app.alarms.on('alarm-raised', raised);
     app.alarms.on('alarm-cleared', cleared);
+    app.alarms.on('alarm-suppressed', suppressed);
 
     const bus = new UpstreamConsumer({
       brokerUrl: app.broker.url,
       ...(app.broker.credential ? { username: app.broker.credential.username, password: app.broker.credential.password } : {}),
       clientId: `fm-server-${app.site.site.id}`,
       liveState,
-      sink: app.rules,
+      sink: {
+        onReading: (r, gateway) => app.rules.onReading(r, gateway),
+        onEvent: (e, gateway) => app.rules.onEvent(e, gateway),
+        // The gateway's own conditions first, then the devices behind it.
+        onGatewayStatus: (status) => app.infrastructure.onGatewayStatus(status),
+        settled: () => app.rules.settled(),
+      },
       logger: log,
       site: upstreamSiteView(app.site),
       clock: app.clock,
@@ -65,6 +74,7 @@ export const busPlugin = fp(
       await bus.stop();
       app.alarms.off('alarm-raised', raised);
       app.alarms.off('alarm-cleared', cleared);
+      app.alarms.off('alarm-suppressed', suppressed);
       liveState.removeAllListeners();
     });
   },

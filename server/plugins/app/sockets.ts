@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Logger } from '../../../common/logger.ts';
+import { AlarmFeed } from '../../live/alarm-feed.ts';
 import { DashboardSockets } from '../../live/dashboard-sockets.ts';
 import { WORK_ORDER_STATES, type WorkOrder, type WorkOrderState } from '../../work-orders/types.ts';
 
@@ -25,12 +26,13 @@ export interface SocketsPluginOptions {
  */
 export const socketsPlugin = fp<SocketsPluginOptions>(
   async (app, opts) => {
+    const feed = new AlarmFeed(app.alarms, app.site.site);
     const sockets = new DashboardSockets({
       httpServer: app.server,
       verifyToken: (token) => app.sessions.find(token),
       site: app.site,
       liveState: app.liveState,
-      alarms: app.alarms,
+      alarms: feed,
       clock: app.clock,
       openTickets: async (buildings) => {
         const all = buildings.length === app.site.buildings.length;
@@ -66,6 +68,7 @@ export const socketsPlugin = fp<SocketsPluginOptions>(
     // Before the HTTP server closes: open websockets would otherwise hold it open.
     app.addHook('preClose', async () => {
       await sockets.close();
+      feed.close();
     });
   },
   { name: 'sockets', dependencies: ['config', 'metrics', 'auth', 'work-orders', 'rules', 'bus'], fastify: '5.x' },

@@ -40,6 +40,7 @@ export const Ticket = Type.Object(
     unit: Nullable(Type.String()),
     deviceId: Nullable(Type.String()),
     ruleId: Nullable(Type.String()),
+    alarmInstance: Type.String({ description: "the instance of the alarm point that raised it (a fire zone, a gateway's connection); '' for none" }),
     reporter: Nullable(Type.String()),
     peopleTrapped: Type.Boolean({ description: 'people trapped in a lift (困人)' }),
     complaintType: Nullable(ComplaintType),
