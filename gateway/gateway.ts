@@ -193,7 +193,14 @@ export class Gateway {
       ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
     this.diskBudget.on('error', (err) => this.log.warn({ err: err.message }, 'disk budget not measured'));
-    this.diskBudget.on('status', () => this.upstream?.publishStatus());
+    // The periodic status carries every sample; a change of a whole percent goes upstream at once.
+    let publishedPercent: number | undefined;
+    this.diskBudget.on('status', (status: GatewayStorageStatus) => {
+      const percent = Math.floor(status.usedRatio * 100);
+      if (percent === publishedPercent) return;
+      publishedPercent = percent;
+      this.upstream?.publishStatus();
+    });
     this.storeLoop.start();
     this.upstreamLoop?.start();
     this.diskBudget.start();
