@@ -10,6 +10,8 @@ import { configPlugin } from './plugins/app/config.ts';
 import { dashboardPlugin } from './plugins/app/dashboard.ts';
 import { recordsPlugin } from './plugins/app/records.ts';
 import { metricsPlugin } from './plugins/app/metrics.ts';
+import { leadershipPlugin } from './plugins/app/leadership.ts';
+import { custodyRosterPlugin } from './plugins/app/custody-roster.ts';
 import { readingsPlugin } from './plugins/app/readings.ts';
 import { rulesPlugin } from './plugins/app/rules.ts';
 import { socketsPlugin } from './plugins/app/sockets.ts';
@@ -94,6 +96,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(configPlugin, { site: opts.site, env, ...(opts.clock && { clock: opts.clock }) });
     await app.register(metricsPlugin);
     await app.register(recordsPlugin);
+    await app.register(leadershipPlugin);
+    await app.register(custodyRosterPlugin);
     await app.register(workOrdersPlugin, { settings: workOrderSettings, ...(opts.escalationCheckMs !== undefined && { escalationCheckMs: opts.escalationCheckMs }) });
     await app.register(readingsPlugin);
     await app.register(authPlugin);

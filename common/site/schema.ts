@@ -104,7 +104,7 @@ export const siteSchema = {
               type: 'object',
               additionalProperties: false,
               required: ['id'],
-              properties: { id, floor: { type: 'integer' }, area_m2: { type: 'number' } },
+              properties: { id, floor: { type: 'integer' }, area_m2: { type: 'number' }, custody: { type: 'boolean', description: 'the unit is vacant and in the company\'s custody (weekly patrol, usage limits)' } },
             },
           },
           devices: { type: 'array', items: device },

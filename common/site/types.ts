@@ -48,6 +48,8 @@ export interface UnitConfig {
   building: string;
   floor?: number;
   area_m2?: number;
+  /** Vacant and in the company's custody when the estate starts (docs/domain.md rule 2). */
+  custody?: boolean;
 }
 
 export interface BuildingConfig {
