@@ -41,6 +41,8 @@ export interface UpstreamCounters {
   /** Events seen before (QoS 1 redelivery, gateway replay), dropped. */
   duplicateEvents: number;
   gatewayStatus: number;
+  /** Of those, statuses saying a gateway went offline (its own or its last will). */
+  gatewayOffline: number;
   /** Gateway statuses older than the one known (a redelivery), dropped. */
   staleGatewayStatus: number;
   malformed: number;
@@ -106,6 +108,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
     events: 0,
     duplicateEvents: 0,
     gatewayStatus: 0,
+    gatewayOffline: 0,
     staleGatewayStatus: 0,
     malformed: 0,
     unknownDevice: 0,
@@ -226,6 +229,7 @@ export class UpstreamConsumer extends EventEmitter<UpstreamConsumerEvents> {
         const refusal = aheadOfClock(s.ts, { now: this.clock(), maxAheadMs: this.maxAheadMs });
         if (refusal) return this.refuse(topic, refusal);
         this.counters.gatewayStatus++;
+        if (!s.online) this.counters.gatewayOffline++;
         if (!liveState.setGatewayStatus(s)) {
           this.counters.staleGatewayStatus++;
           return;
